@@ -1,0 +1,346 @@
+"""The Runner: runs one agent for one prompt in one session, and commits the turn.
+
+In order: take the session's run lease, load the session, hand it to the agent's adapter, commit
+the new turn and the namespace changes as one version-checked write, release the lease. If the
+framework raises, an error turn is committed instead (without the run's state changes) and the
+caller gets :class:`~agentkernel.errors.AgentRunError` carrying that turn.
+
+Example:
+    >>> from agentkernel.testing import ScriptedAgent
+    >>> runner = Runner()
+    >>> turn = runner.run_sync(ScriptedAgent("echo", replies=["hello"]), "demo-session", "hi")
+    >>> turn.output
+    'hello'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter
+from agentkernel.errors import AgentRunError, SessionConflict, SessionNotFound
+from agentkernel.leases import hold_lease
+from agentkernel.registry import AdapterSet, AgentRegistry, AgentSpec
+from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
+from agentkernel.sessions import Sessions
+from agentkernel.settings import Settings, load_settings
+from agentkernel.stores import open_store
+from agentkernel.stores.base import SessionStore
+from agentkernel.transcript import Message, Turn, TurnError
+
+__all__ = ["Prompt", "Runner", "to_messages"]
+
+logger = logging.getLogger(__name__)
+
+Prompt = str | Sequence[Message | Mapping[str, Any]]
+T = TypeVar("T")
+
+
+def to_messages(prompt: Prompt) -> list[Message]:
+    """Turn a plain string or a list of messages (objects or dicts) into messages.
+
+    Raises:
+        ValueError: the prompt is empty or a message is malformed.
+    """
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise ValueError("the prompt is empty; pass the text to send to the agent")
+        return [Message(role="user", content=prompt)]
+    messages = [m if isinstance(m, Message) else Message.model_validate(m) for m in prompt]
+    if not messages:
+        raise ValueError("the prompt is an empty list of messages; pass at least one message")
+    return messages
+
+
+class Runner:
+    """Runs agents in sessions.
+
+    Args:
+        store: Where sessions live; by default the one ``AK_SESSION__TYPE`` selects.
+        settings: Settings to use instead of reading the environment.
+        agents: A registry of named agents (a new, empty one by default).
+        adapters: The adapters to choose from (by default every installed one).
+
+    The runner owns a store it opened itself and closes it in :meth:`aclose`; a store passed in
+    stays the caller's to close.
+    """
+
+    def __init__(
+        self,
+        store: SessionStore | None = None,
+        *,
+        settings: Settings | None = None,
+        agents: AgentRegistry | None = None,
+        adapters: AdapterSet | None = None,
+    ) -> None:
+        self.settings = settings or load_settings()
+        self._owns_store = store is None
+        self.store = store if store is not None else open_store(self.settings.session)
+        self.sessions = Sessions(self.store, max_bytes=self.settings.session.max_bytes)
+        self.agents = agents if agents is not None else AgentRegistry()
+        self.adapters = adapters if adapters is not None else AdapterSet()
+        self._loop: _LoopThread | None = None
+        self._loop_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ agents
+    def register(self, agent: object, *, name: str | None = None, **options: Any) -> AgentSpec:
+        """Register an agent by name; see :meth:`AgentRegistry.register`."""
+        return self.agents.register(agent, name=name, **options)
+
+    def resolve(self, agent: object | str) -> tuple[AgentSpec, Adapter]:
+        """The registration and adapter for an agent object or a registered name.
+
+        Raises:
+            AgentNotFound: ``agent`` is a name nobody registered.
+            AdapterNotFound: no installed adapter recognises the object.
+        """
+        if isinstance(agent, str):
+            spec = self.agents.get(agent)
+        else:
+            found = self.agents.find(agent)
+            spec = found if found is not None else AgentSpec(name="", agent=agent)
+        adapter = self.adapters.get(spec.adapter) if spec.adapter else self.adapters.for_agent(spec.agent)
+        if not spec.name:
+            spec = AgentSpec(name=adapter.agent_name(spec.agent), agent=spec.agent)
+        return spec, adapter
+
+    # --------------------------------------------------------------------- run
+    async def run(
+        self,
+        agent: object | str,
+        session: Session | str | None = None,
+        prompt: Prompt = "",
+        *,
+        user_id: str | None = None,
+    ) -> Turn:
+        """Run ``agent`` once on ``prompt`` in ``session`` and commit the turn.
+
+        Args:
+            agent: A framework agent object, or the name of a registered agent.
+            session: A :class:`Session` (refreshed in place after the commit, and whatever was
+                set on it beforehand is committed with the turn), a session id (made if it does
+                not exist), or ``None`` for a new session.
+            prompt: A string, or a list of messages.
+            user_id: The owner, when ``session`` is an id (default ``anonymous``).
+
+        Returns:
+            The committed turn.
+
+        Raises:
+            AgentRunError: the framework raised; the error turn was committed.
+            SessionBusy: another run held the session past the wait bound (or at once, with
+                ``AK_RUNNER__BUSY=reject``).
+            SessionConflict: the session changed under the run and the policy is ``reject``,
+                or every attempt conflicted.
+            SessionNotFound: the session id belongs to another user.
+            StoreUnavailable: the store failed; nothing was written.
+        """
+        result: Turn | None = None
+        async for event in self._run(agent, session, prompt, user_id=user_id, streaming=False):
+            if event.type == "turn":
+                result = event.turn
+        if result is None:  # _run ends with a turn or raises; this guards a broken adapter stream
+            raise RuntimeError("the run ended without a committed turn")
+        return result
+
+    def stream(
+        self,
+        agent: object | str,
+        session: Session | str | None = None,
+        prompt: Prompt = "",
+        *,
+        user_id: str | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        """Like :meth:`run`, but yield events as they come; the last one is the committed ``turn``.
+
+        The turn is committed when the adapter's stream ends, and not at all if the stream fails
+        or the consumer stops early (the error turn is committed if the framework raised).
+        """
+        return self._run(agent, session, prompt, user_id=user_id, streaming=True)
+
+    async def _run(
+        self,
+        agent: object | str,
+        session: Session | str | None,
+        prompt: Prompt,
+        *,
+        user_id: str | None,
+        streaming: bool,
+    ) -> AsyncIterator[RunEvent]:
+        spec, adapter = self.resolve(agent)
+        messages = to_messages(prompt)
+        caller = session if isinstance(session, Session) else None
+        if caller is not None:
+            session_id, owner = caller.id, caller.user_id
+        else:
+            session_id = uuid.uuid4().hex if session is None else validate_session_id(session)
+            owner = validate_user_id(user_id or DEFAULT_USER)
+        policy = self.settings.runner
+        wait = policy.busy_timeout if policy.busy == "wait" else 0.0
+        async with hold_lease(self.store, session_id, ttl=policy.lease_ttl, wait=wait):
+            for attempt in range(1, policy.max_attempts + 1):
+                base = await self.store.load(session_id, last_turns=policy.history_turns)
+                if base is None:
+                    base = Session(session_id, user_id=owner)
+                elif base.user_id != owner:
+                    raise SessionNotFound(session_id)
+                if caller is not None:
+                    base.absorb_pending(caller)
+                work = base.fork()
+                context = RunContext(
+                    session=work,
+                    agent_name=spec.name,
+                    messages=messages,
+                    state=work.namespace(adapter.name),
+                    history=_visible(base.turns, spec),
+                    options=dict(spec.options),
+                )
+                started = time.time()
+                outcome: AdapterResult | BaseException
+                try:
+                    if streaming and isinstance(adapter, StreamingAdapter):
+                        outcome = _missing_result(spec)
+                        async for event in adapter.stream(spec.agent, context):
+                            if event.type == "result" and event.result is not None:
+                                outcome = event.result
+                            else:
+                                yield event
+                    else:
+                        outcome = await adapter.run(spec.agent, context)
+                except Exception as exc:  # the framework failed: record it, commit nothing of the run
+                    outcome = exc
+                target = work if isinstance(outcome, AdapterResult) else base
+                turn = target.append_turn(_make_turn(spec, adapter, messages, started, outcome))
+                target._set_system("last_agent", spec.name)
+                try:
+                    await self.sessions.save(target)
+                except SessionConflict:
+                    if policy.conflict == "reject" or attempt == policy.max_attempts:
+                        raise
+                    logger.info("session %s changed during a run; running again (attempt %d)", session_id, attempt + 1)
+                    continue
+                if caller is not None:
+                    caller.adopt(target)
+                if isinstance(outcome, BaseException):
+                    raise AgentRunError(
+                        f"agent {spec.name!r} ({adapter.name}) failed: {type(outcome).__name__}: {outcome}; "
+                        f"the error turn {turn.id} was recorded in session {session_id!r}",
+                        turn,
+                    ) from outcome
+                yield RunEvent(type="turn", turn=turn)
+                return
+
+    # ------------------------------------------------------------------- sync
+    def run_sync(
+        self,
+        agent: object | str,
+        session: Session | str | None = None,
+        prompt: Prompt = "",
+        *,
+        user_id: str | None = None,
+    ) -> Turn:
+        """:meth:`run` for synchronous code. Safe to call from several threads at once.
+
+        Raises:
+            RuntimeError: called from inside a running event loop (use ``await runner.run``).
+        """
+        return self._sync(self.run(agent, session, prompt, user_id=user_id))
+
+    def _sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coro.close()
+            raise RuntimeError("run_sync was called inside a running event loop; use `await runner.run(...)` there")
+        with self._loop_lock:
+            if self._loop is None:
+                self._loop = _LoopThread()
+        return self._loop.call(coro)
+
+    # -------------------------------------------------------------- lifecycle
+    async def aclose(self) -> None:
+        """Close the store if this runner opened it."""
+        if self._owns_store:
+            await self.store.aclose()
+
+    def close(self) -> None:
+        """Synchronous :meth:`aclose`, also stopping the loop ``run_sync`` uses."""
+        if self._loop is not None:
+            self._loop.call(self.aclose())
+            self._loop.stop()
+            self._loop = None
+        else:
+            asyncio.run(self.aclose())
+
+    async def __aenter__(self) -> Runner:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _visible(turns: Sequence[Turn], spec: AgentSpec) -> Sequence[Turn]:
+    if spec.history == "own":
+        return [turn for turn in turns if turn.agent == spec.name]
+    return turns
+
+
+def _missing_result(spec: AgentSpec) -> BaseException:
+    return RuntimeError(f"the adapter's stream for agent {spec.name!r} ended without a result event")
+
+
+def _make_turn(
+    spec: AgentSpec,
+    adapter: Adapter,
+    messages: list[Message],
+    started: float,
+    outcome: AdapterResult | BaseException,
+) -> Turn:
+    common: dict[str, Any] = {
+        "agent": spec.name,
+        "framework": adapter.name,
+        "input": messages,
+        "started_at": started,
+        "ended_at": time.time(),
+    }
+    if isinstance(outcome, BaseException):
+        error = TurnError(type=type(outcome).__name__, message=str(outcome))
+        return Turn(**common, status="error", error=error)
+    return Turn(
+        **common,
+        output=outcome.output,
+        steps=outcome.steps,
+        usage=outcome.usage,
+        status=outcome.status,
+        metadata=outcome.metadata,
+    )
+
+
+class _LoopThread:
+    """One event loop on a daemon thread, so synchronous callers share connections and pools."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="agentkernel-sync", daemon=True)
+        self._thread.start()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            future.cancel()
+            raise
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()

@@ -1,0 +1,98 @@
+"""Session access for application code and front ends: load, save, delete and list, per user.
+
+Every call is scoped to a user: a session owned by someone else behaves exactly like one that
+does not exist, so ids cannot be probed.
+
+Example:
+    >>> import asyncio
+    >>> from agentkernel.stores import InMemoryStore
+    >>> sessions = Sessions(InMemoryStore())
+    >>> session = Session(id="demo")
+    >>> session.set("plan", "pro")
+    >>> asyncio.run(sessions.save(session)).version
+    1
+"""
+
+from __future__ import annotations
+
+from agentkernel.errors import SessionNotFound, SessionTooLarge
+from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
+from agentkernel.stores.base import SessionPage, SessionStore
+
+__all__ = ["Sessions"]
+
+
+class Sessions:
+    """Per-user session access over a store.
+
+    Args:
+        store: Where sessions live.
+        max_bytes: Cap on one session's encoded size (0: none).
+    """
+
+    def __init__(self, store: SessionStore, *, max_bytes: int = 0) -> None:
+        self.store = store
+        self.max_bytes = max_bytes
+
+    async def find(self, session_id: str, *, user_id: str = DEFAULT_USER, last_turns: int | None = None) -> Session | None:
+        """The session, or ``None`` if it does not exist, expired, or belongs to another user.
+
+        Raises:
+            InvalidSessionId: the id or user id is malformed.
+            CorruptSession: a record of the session is unreadable.
+            StoreUnavailable: the store failed (never reported as ``None``).
+        """
+        validate_session_id(session_id)
+        validate_user_id(user_id)
+        session = await self.store.load(session_id, last_turns=last_turns)
+        if session is None or session.user_id != user_id:
+            return None
+        return session
+
+    async def get(self, session_id: str, *, user_id: str = DEFAULT_USER, last_turns: int | None = None) -> Session:
+        """Like :meth:`find`, but a missing session raises :class:`SessionNotFound`."""
+        session = await self.find(session_id, user_id=user_id, last_turns=last_turns)
+        if session is None:
+            raise SessionNotFound(session_id)
+        return session
+
+    async def save(self, session: Session) -> Session:
+        """Commit the session's pending changes, guarded by its version.
+
+        Returns:
+            The same session object, now at the new version.
+
+        Raises:
+            SessionConflict: the session changed since it was loaded; nothing was written.
+            SessionTooLarge: it would exceed the size cap; nothing was written.
+            StoreUnavailable: the store failed; nothing was written.
+        """
+        if session.version and not session.has_changes:
+            return session
+        change = session.change()
+        if self.max_bytes and session.size_bytes > self.max_bytes:
+            raise SessionTooLarge(session.id, session.size_bytes, self.max_bytes)
+        await self.store.commit(change)
+        session.mark_committed(change)
+        return session
+
+    async def delete(self, session_id: str, *, user_id: str = DEFAULT_USER) -> None:
+        """Delete a session and every record it used.
+
+        Raises:
+            SessionNotFound: no such session for this user.
+        """
+        if await self.find(session_id, user_id=user_id, last_turns=0) is None:
+            raise SessionNotFound(session_id)
+        await self.store.delete(session_id)
+
+    async def list(self, *, user_id: str = DEFAULT_USER, limit: int = 50, cursor: str | None = None) -> SessionPage:
+        """A page of the user's sessions, most recently updated first.
+
+        Raises:
+            ValueError: ``limit`` is not 1-1000 or ``cursor`` is not one this store made.
+        """
+        validate_user_id(user_id)
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit must be between 1 and 1000, got {limit}")
+        return await self.store.list_sessions(user_id, limit=limit, cursor=cursor)

@@ -1,0 +1,143 @@
+"""One settings root for everything: environment variables with prefix ``AK_``, ``__`` for nesting.
+
+``AK_SESSION__TYPE=redis`` sets ``settings.session.type``; ``AK_SESSION__REDIS__URL=...`` sets an
+option of the Redis store. A ``.env`` file in the working directory is read too. Each store
+validates its own options when it is opened, so a misspelt option is an error, not ignored.
+
+Library code reads settings only through :func:`load_settings`; it never reads ``os.environ``.
+
+Example:
+    >>> settings = load_settings()
+    >>> settings.session.type
+    'in_memory'
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentkernel.errors import ConfigError
+
+__all__ = ["ApiSettings", "RunnerSettings", "SessionSettings", "Settings", "env_name", "load_settings"]
+
+
+class SessionSettings(BaseModel):
+    """Where sessions live (``AK_SESSION__*``).
+
+    Store options go under the store's name: ``AK_SESSION__REDIS__URL``,
+    ``AK_SESSION__DYNAMODB__TABLE_NAME``, ``AK_SESSION__IN_MEMORY__MAX_SESSIONS``, or
+    ``AK_SESSION__<PLUGIN>__<OPTION>`` for a third-party store.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(default="in_memory", description="Store name: in_memory, redis, dynamodb or a plugin's name.")
+    ttl: int = Field(default=0, ge=0, description="Seconds of inactivity before a session expires; 0 = never.")
+    max_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=0, description="Cap on one session's encoded size in bytes; 0 = no cap."
+    )
+    in_memory: dict[str, Any] = Field(default_factory=dict)
+    redis: dict[str, Any] = Field(default_factory=dict)
+    dynamodb: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _extras_are_store_options(self) -> SessionSettings:
+        for name, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"unknown setting AK_SESSION__{name.upper()}; known: TYPE, TTL, MAX_BYTES, "
+                    "or AK_SESSION__<STORE>__<OPTION> for store options"
+                )
+        return self
+
+    def store_options(self, store: str) -> dict[str, Any]:
+        """The raw options given for ``store`` (validated by the store itself)."""
+        if store in ("in_memory", "redis", "dynamodb"):
+            options: dict[str, Any] = getattr(self, store)
+            return options
+        extra = (self.model_extra or {}).get(store, {})
+        return dict(extra)
+
+
+class RunnerSettings(BaseModel):
+    """How runs on one session are serialised and committed (``AK_RUNNER__*``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    busy: Literal["wait", "reject"] = Field(
+        default="wait", description="When another run holds the session: wait for it (bounded) or reject at once."
+    )
+    busy_timeout: float = Field(default=30.0, ge=0, description="Seconds to wait for a busy session before giving up.")
+    lease_ttl: float = Field(
+        default=60.0, gt=0, description="Seconds a run's lease lasts unless renewed (a crashed worker frees it then)."
+    )
+    conflict: Literal["retry", "reject"] = Field(
+        default="retry", description="On a version conflict at commit: run again on fresh state, or raise."
+    )
+    max_attempts: int = Field(default=3, ge=1, description="Attempts per run when conflict=retry.")
+    history_turns: int = Field(default=50, ge=0, description="Earlier turns loaded and shown to the agent.")
+
+
+class ApiSettings(BaseModel):
+    """The HTTP front end (``AK_API__*``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='User id -> API key, as JSON: AK_API__KEYS=\'{"alice": "key-1"}\'. Empty: no auth.',
+    )
+    host: str = Field(default="127.0.0.1", description="Bind address of `agentkernel serve`.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port of `agentkernel serve`.")
+    allow_public_without_keys: bool = Field(
+        default=False, description="Allow binding a non-loopback address with no API keys configured."
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1, description="Largest accepted request body.")
+
+
+class Settings(BaseSettings):
+    """The settings root. Build it with :func:`load_settings` for clear errors."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AK_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    session: SessionSettings = Field(default_factory=SessionSettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+
+def env_name(*loc: object) -> str:
+    """The environment variable for a settings location, e.g. ``AK_SESSION__TTL``."""
+    return "AK_" + "__".join(str(part).upper() for part in loc)
+
+
+def describe_validation_error(exc: ValidationError, *, prefix: tuple[object, ...] = ()) -> str:
+    """One readable line per problem, each naming its environment variable."""
+    lines = []
+    for error in exc.errors():
+        loc = prefix + tuple(part for part in error["loc"] if not isinstance(part, int) or part)
+        got = error.get("input")
+        shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        lines.append(f"{env_name(*loc)}: {error['msg']}{shown}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and ``.env``, with ``overrides`` on top.
+
+    Raises:
+        ConfigError: a setting is invalid; the message names the variable and the valid values.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError("invalid settings: " + describe_validation_error(exc)) from None

@@ -1,0 +1,90 @@
+"""The session store protocol: what every backend implements, and nothing more.
+
+A store keeps encoded records (see :mod:`agentkernel.codec`) and applies each
+:class:`~agentkernel.session.SessionChange` atomically, guarded by the version it expects. It also
+keeps one short lease per session so that only one run works on a session at a time.
+
+Every store, ours or a third party's, proves itself with the contract suite in
+:mod:`agentkernel.testing.contract`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from agentkernel.session import Session, SessionChange, SessionMeta
+
+__all__ = ["SessionPage", "SessionStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    """One page of a user's sessions, newest first.
+
+    Attributes:
+        sessions: The headers on this page.
+        next_cursor: Pass to ``list_sessions`` for the next page; ``None`` on the last page.
+    """
+
+    sessions: list[SessionMeta]
+    next_cursor: str | None = None
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Where sessions live.
+
+    Contract (checked by :class:`agentkernel.testing.contract.StoreContract`):
+
+    * ``commit`` applies a change whole or not at all, only if the stored version equals
+      ``change.expected_version`` (0: the session must not exist), else raises ``SessionConflict``.
+      A session is created by committing its first change.
+    * Appending turns does not rewrite earlier ones; ``load(last_turns=N)`` reads only N.
+    * A session not written for ``ttl`` seconds (0: never) reads as absent.
+    * A backend failure raises ``StoreUnavailable``, never "absent"; an unreadable record raises
+      ``CorruptSession`` for that session only.
+    * Leases are exclusive until they expire; only the token's holder renews or releases one.
+    """
+
+    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
+        """Load a session, or ``None`` if it does not exist or has expired.
+
+        Args:
+            session_id: The session id.
+            last_turns: Load only the newest N turns (``None``: all of them).
+        """
+        ...
+
+    async def commit(self, change: SessionChange) -> None:
+        """Apply ``change`` atomically if the stored version is ``change.expected_version``.
+
+        Raises:
+            SessionConflict: the stored version differs; nothing was written.
+            StoreUnavailable: the backend failed; nothing was written.
+        """
+        ...
+
+    async def delete(self, session_id: str) -> bool:
+        """Remove every record of a session. Returns whether it existed."""
+        ...
+
+    async def list_sessions(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> SessionPage:
+        """A page of ``user_id``'s sessions, most recently updated first."""
+        ...
+
+    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        """Take the session's run lease for ``ttl`` seconds unless someone else holds it."""
+        ...
+
+    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        """Extend a lease held under ``token``; ``False`` if it was lost."""
+        ...
+
+    async def release_lease(self, session_id: str, token: str) -> bool:
+        """Release a lease held under ``token``; ``False`` if it was not held."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections the store owns."""
+        ...

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_real_network(no_network: list[str]) -> Iterator[None]:
+    """Every test fails if it reaches past loopback (a model provider, say)."""
+    yield
+    assert not no_network, f"test reached for the network: {no_network}"
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No AK_ variable or .env file of the developer's leaks into a test."""
+    for name in list(os.environ):
+        if name.upper().startswith("AK_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
