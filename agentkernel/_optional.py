@@ -24,6 +24,4 @@ def require(module: str, *, extra: str, feature: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingDependency(
-            f"{feature} requires the '{extra}' extra: pip install 'agentkernel[{extra}]'"
-        ) from exc
+        raise MissingDependency(f"{feature} requires the '{extra}' extra: pip install 'agentkernel[{extra}]'") from exc

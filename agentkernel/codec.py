@@ -25,7 +25,7 @@ __all__ = ["SCHEMA_VERSION", "JSONData", "dump_record", "from_data", "load_recor
 SCHEMA_VERSION = 1
 """The format version written into every record. Bump it, with a migration, when a record changes."""
 
-JSONData: TypeAlias = None | bool | int | float | str | list["JSONData"] | dict[str, "JSONData"]
+JSONData: TypeAlias = bool | int | float | str | list["JSONData"] | dict[str, "JSONData"] | None
 
 _BYTES = "$bytes"
 _MAX_DEPTH = 256

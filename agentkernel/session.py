@@ -82,9 +82,7 @@ def validate_user_id(user_id: object) -> str:
         InvalidSessionId: it is not (user ids are part of how sessions are addressed).
     """
     if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
-        raise InvalidSessionId(
-            f"invalid user id {user_id!r}: use 1-128 characters from A-Z a-z 0-9 . _ : @ + -"
-        )
+        raise InvalidSessionId(f"invalid user id {user_id!r}: use 1-128 characters from A-Z a-z 0-9 . _ : @ + -")
     return user_id
 
 
@@ -269,7 +267,7 @@ class Session:
 
     def __init__(
         self,
-        id: str | None = None,  # noqa: A002 - the seed API spells it ``id``
+        id: str | None = None,  # the seed API spells it ``id``
         *,
         user_id: str = DEFAULT_USER,
         name: str | None = None,

@@ -34,7 +34,9 @@ class Sessions:
         self.store = store
         self.max_bytes = max_bytes
 
-    async def find(self, session_id: str, *, user_id: str = DEFAULT_USER, last_turns: int | None = None) -> Session | None:
+    async def find(
+        self, session_id: str, *, user_id: str = DEFAULT_USER, last_turns: int | None = None
+    ) -> Session | None:
         """The session, or ``None`` if it does not exist, expired, or belongs to another user.
 
         Raises:

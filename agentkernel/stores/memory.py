@@ -29,7 +29,9 @@ class InMemoryOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_sessions: int = Field(default=10_000, ge=1, description="Sessions kept before the least recently used is evicted.")
+    max_sessions: int = Field(
+        default=10_000, ge=1, description="Sessions kept before the least recently used is evicted."
+    )
 
 
 @dataclass(slots=True)
@@ -85,8 +87,8 @@ class InMemoryStore:
                 return None
             meta_raw = entry.meta
             values = {ns: dict(records) for ns, records in entry.values.items()}
-            turns = entry.turns if last_turns is None else entry.turns[len(entry.turns) - min(last_turns, len(entry.turns)) :]
-            turns = list(turns)
+            keep = len(entry.turns) if last_turns is None else min(last_turns, len(entry.turns))
+            turns = entry.turns[len(entry.turns) - keep :]
         # Decode outside the lock: a corrupt record must not hold up other sessions.
         meta = SessionMeta.from_record(meta_raw, session_id=session_id)
         return Session.restore(meta, values, turns)

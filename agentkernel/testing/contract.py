@@ -46,8 +46,15 @@ def sample_turn(text: str = "hello", *, agent: str = "assistant") -> Turn:
         input=[Message(role="system", content="be brief"), Message(role="user", content=text)],
         output=f"answer to {text}",
         steps=[
-            Step(kind="model_call", name="gpt-test", agent=agent, result="thinking", started_at=1.0, ended_at=2.0,
-                 usage=Usage(input_tokens=3, output_tokens=4, total_tokens=7, requests=1)),
+            Step(
+                kind="model_call",
+                name="gpt-test",
+                agent=agent,
+                result="thinking",
+                started_at=1.0,
+                ended_at=2.0,
+                usage=Usage(input_tokens=3, output_tokens=4, total_tokens=7, requests=1),
+            ),
             Step(kind="tool_call", name="lookup", arguments={"q": text, "n": [1, 2.5, None]}, result={"hits": 2}),
             Step(kind="handoff", name="expert", agent=agent),
         ],
@@ -102,7 +109,8 @@ class StoreContract:
         await _save(store, session)
 
         loaded = await _must_load(store, session.id)
-        assert (loaded.id, loaded.user_id, loaded.name, loaded.tags) == (session.id, "alice", "Trip planning", ("travel", "q3"))
+        header = (loaded.id, loaded.user_id, loaded.name, loaded.tags)
+        assert header == (session.id, "alice", "Trip planning", ("travel", "q3"))
         assert loaded.created_at == pytest.approx(session.created_at)
         assert loaded.updated_at == pytest.approx(session.updated_at)
         assert loaded.version == 1
@@ -133,8 +141,13 @@ class StoreContract:
         store = make_store()
         session = Session(_sid())
         session.append_turn(
-            Turn(agent="a", framework="scripted", input=[Message(role="user", content="x")], status="error",
-                 error=TurnError(type="ValueError", message="boom"))
+            Turn(
+                agent="a",
+                framework="scripted",
+                input=[Message(role="user", content="x")],
+                status="error",
+                error=TurnError(type="ValueError", message="boom"),
+            )
         )
         await _save(store, session)
         (turn,) = (await _must_load(store, session.id)).turns

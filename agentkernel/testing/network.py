@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -40,7 +39,7 @@ def _is_local(host: object) -> bool:
 
 
 @pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Refuse connections and name look-ups beyond loopback; yields the list of attempts."""
     attempts: list[str] = []
     real_connect = socket.socket.connect
@@ -69,4 +68,4 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield attempts
+    return attempts

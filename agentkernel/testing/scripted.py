@@ -114,8 +114,15 @@ class ScriptedAdapter:
             requests=1,
         )
         usage = usage.model_copy(update={"total_tokens": usage.input_tokens + usage.output_tokens})
-        step = Step(kind="model_call", name="scripted", agent=context.agent_name, result=text,
-                    started_at=started, ended_at=time.time(), usage=usage)
+        step = Step(
+            kind="model_call",
+            name="scripted",
+            agent=context.agent_name,
+            result=text,
+            started_at=started,
+            ended_at=time.time(),
+            usage=usage,
+        )
         yield RunEvent(type="step", step=step)
         context.state[counter] = count + 1
         context.state[f"{context.agent_name}:last_prompt"] = context.prompt
