@@ -598,6 +598,8 @@ class Session:
             name=data.get("name"),
             tags=data.get("tags", ()),
         )
+        created = float(data.get("created_at", session.created_at))
+        session._meta = replace(session._meta, created_at=created, updated_at=created)
         for name, values in data.get("state", {}).items():
             _check_namespace(name)
             for key, stored in values.items():

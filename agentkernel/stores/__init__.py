@@ -48,6 +48,12 @@ def open_store(settings: SessionSettings) -> SessionStore:
             f"AK_SESSION__TYPE={settings.type!r} is not a known session store; "
             f"choose one of: {', '.join(known)} (or install the plugin that provides it)"
         )
+    strays = sorted(set(settings.model_extra or {}) - set(known))
+    if strays:
+        raise ConfigError(
+            f"AK_SESSION__{strays[0].upper()}__* names no known session store; "
+            f"store options go under one of: {', '.join(name.upper() for name in known)}"
+        )
     factory = cast(StoreFactory, load_plugin(STORE_GROUP, settings.type))
     model = factory.options_model
     raw = settings.store_options(settings.type)
