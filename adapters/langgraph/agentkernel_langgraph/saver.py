@@ -229,12 +229,12 @@ class NamespaceSaver(BaseCheckpointSaver[int]):
         bare = {k: v for k, v in checkpoint.items() if k != "channel_values"}
         values = checkpoint["channel_values"]
         encoded_values = {
-            channel: list(self.serde.dumps_typed(values[channel])) if channel in values else ["empty", b""]
+            channel: self._encode(values[channel], f"channel {channel!r}") if channel in values else ["empty", b""]
             for channel in new_versions
         }
         record = {
-            "checkpoint": list(self.serde.dumps_typed(bare)),
-            "metadata": list(self.serde.dumps_typed(get_checkpoint_metadata(config, metadata))),
+            "checkpoint": self._encode(bare, "the checkpoint"),
+            "metadata": self._encode(get_checkpoint_metadata(config, metadata), "the checkpoint metadata"),
             "parent": configurable.get("checkpoint_id"),
         }
         with self._lock:
@@ -247,6 +247,15 @@ class NamespaceSaver(BaseCheckpointSaver[int]):
             index[ns] = self._trim(ns, entries)
             self.state[self._key("index")] = index
         return self._config(ns, checkpoint["id"])
+
+    def _encode(self, value: Any, what: str) -> builtins.list[Any]:
+        try:
+            return list(self.serde.dumps_typed(value))
+        except TypeError as exc:  # ormsgpack's encode error; pickle is never the fallback
+            raise TypeError(
+                f"cannot store {what} of the graph's state without pickle: {exc}; keep graph state to "
+                "JSON-like data, LangChain messages, pydantic models, dataclasses or enums"
+            ) from exc
 
     def _trim(self, ns: str, entries: builtins.list[_Entry]) -> builtins.list[_Entry]:
         """Drop all but the newest ``keep + 1`` checkpoints and what only they referred to."""
@@ -285,7 +294,7 @@ class NamespaceSaver(BaseCheckpointSaver[int]):
                 idx = WRITES_IDX_MAP.get(channel, position)
                 if idx >= 0 and (task_id, idx) in by_slot:
                     continue  # a retried task does not overwrite its first writes
-                kind, data = self.serde.dumps_typed(value)
+                kind, data = self._encode(value, f"a write to channel {channel!r}")
                 by_slot[(task_id, idx)] = [task_id, channel, kind, data, task_path, idx]
             self.state[key] = list(by_slot.values())
 
