@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import subprocess
 import sys
 import warnings
@@ -202,6 +203,40 @@ async def test_interrupt_with_text_value_is_the_output(runner: Runner) -> None:
     assert (second.status, second.output) == ("ok", "ok: yes")
 
 
+class TwoQuestions(TypedDict):
+    messages: Annotated[list[BaseMessage], add_messages]
+    answers: Annotated[list[str], operator.add]
+
+
+async def test_several_pending_interrupts_are_answered_one_per_run(runner: Runner) -> None:
+    def ask_name(state: TwoQuestions) -> dict[str, list[str]]:
+        return {"answers": [f"name={interrupt('Name?')}"]}
+
+    def ask_age(state: TwoQuestions) -> dict[str, list[str]]:
+        return {"answers": [f"age={interrupt('Age?')}"]}
+
+    def done(state: TwoQuestions) -> dict[str, list[BaseMessage]]:
+        return {"messages": [AIMessage(content=", ".join(sorted(state["answers"])))]}
+
+    builder = StateGraph(TwoQuestions)
+    for name, node in (("name", ask_name), ("age", ask_age), ("done", done)):
+        builder.add_node(name, node)
+    builder.add_edge(START, "name")
+    builder.add_edge(START, "age")
+    builder.add_edge(["name", "age"], "done")
+    graph, session = builder.compile(), Session()
+    answers = {"Name?": "Ada", "Age?": "36"}
+    first = await runner.run(graph, session, "Sign me up")
+    assert first.status == "interrupted"
+    asked_first, asked_second = (first.output or "").split("\n")
+    assert {asked_first, asked_second} == set(answers)
+    assert len(first.metadata["interrupt_ids"]) == 2
+    second = await runner.run(graph, session, answers[asked_first])  # answers the first question shown
+    assert (second.status, second.output) == ("interrupted", asked_second)
+    third = await runner.run(graph, session, answers[asked_second])
+    assert (third.status, third.output) == ("ok", "age=36, name=Ada")
+
+
 # --------------------------------------------------------- bounded checkpoints
 def checkpoint_keys(session: Session, agent: str) -> list[str]:
     return [k for k in session.namespace("langgraph") if k.startswith(f"{agent}/ckpt/")]
@@ -272,6 +307,21 @@ async def test_shared_graph_is_never_mutated_and_sessions_stay_apart(runner: Run
         assert turn.output == "heard 3: who?"
     second_calls = [t for t in seen if t[-1] == "who?"]
     assert sorted(t[0] for t in second_calls) == sorted(f"I am user {i}" for i in range(5))
+
+
+async def test_checkpointer_compiled_into_the_graph_is_not_used(runner: Runner) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    own = InMemorySaver()
+    builder = StateGraph(MessagesState)
+    builder.add_node("model", lambda state: {"messages": [AIMessage(content=f"{len(state['messages'])}")]})
+    builder.add_edge(START, "model")
+    graph = builder.compile(checkpointer=own)
+    session = Session()
+    await runner.run(graph, session, "one")
+    assert (await runner.run(graph, session, "two")).output == "3"
+    assert graph.checkpointer is own
+    assert not own.storage  # the session held the memory, not the graph's own saver
 
 
 async def test_graph_compiled_without_checkpointing_is_refused(runner: Runner) -> None:

@@ -27,7 +27,7 @@ SEEN_KEY = "turns_seen"
 """Per agent: how many transcript turns the graph has been given (its own are in its checkpoints)."""
 
 PAUSED_KEY = "paused"
-"""Per agent: set while the graph waits at an ``interrupt()`` for a resume value."""
+"""Per agent: the ids of the ``interrupt()`` calls the graph waits at for a resume value."""
 
 
 async def stream_graph(
@@ -52,8 +52,11 @@ async def stream_graph(
     config: RunnableConfig = {"configurable": {"thread_id": context.session.id, CONFIG_KEY_CHECKPOINTER: saver}}
 
     graph_input: dict[str, Any] | Command[Any]
-    if state.get(prefix + PAUSED_KEY):
-        graph_input = Command(resume=context.prompt)
+    waiting = state.get(prefix + PAUSED_KEY)
+    if waiting:
+        # One answer per run: with several pending interrupts it goes to the first one the
+        # paused turn showed, and the graph pauses again at the others.
+        graph_input = Command(resume={waiting[0]: context.prompt} if len(waiting) > 1 else context.prompt)
     else:
         seen = int(state.get(prefix + SEEN_KEY, 0))
         unseen = [t for t in context.history if t.index >= seen and t.agent != context.agent_name]
@@ -83,7 +86,7 @@ async def stream_graph(
         await stream.aclose()  # also when the consumer stops early: the graph's tasks end now
 
     if interrupts:
-        state[prefix + PAUSED_KEY] = True
+        state[prefix + PAUSED_KEY] = [i.id for i in interrupts]
         output = "\n".join(as_text(i.value) for i in interrupts)
         for found in interrupts:
             step = Step(kind="interrupt", name=graph.name, agent=context.agent_name, result=jsonable(found.value))
