@@ -317,10 +317,11 @@ async def test_checkpointer_compiled_into_the_graph_is_not_used(runner: Runner) 
     builder.add_node("model", lambda state: {"messages": [AIMessage(content=f"{len(state['messages'])}")]})
     builder.add_edge(START, "model")
     graph = builder.compile(checkpointer=own)
+    compiled_in = graph.checkpointer  # `own`, or a copy sharing its storage in strict msgpack mode
     session = Session()
     await runner.run(graph, session, "one")
     assert (await runner.run(graph, session, "two")).output == "3"
-    assert graph.checkpointer is own
+    assert graph.checkpointer is compiled_in
     assert not own.storage  # the session held the memory, not the graph's own saver
 
 
@@ -393,6 +394,13 @@ async def test_graph_sees_turns_of_other_agents_once(runner: Runner) -> None:
     await runner.run(graph, session, "And now?")
     assert seen[-1][-3:] == ["Remember: the door is red", "Noted.", "And now?"]
     assert len(seen[-1]) == 9
+
+
+async def test_messages_fed_from_other_agents_are_not_streamed_as_deltas(runner: Runner) -> None:
+    session = Session()
+    await runner.run(ScriptedAgent("teller", replies=["Noted."]), session, "Remember: x")
+    events = [e async for e in runner.stream(echo_graph(), session, "q")]
+    assert [e.text for e in events if e.type == "delta"] == ["heard 3: q"]
 
 
 async def test_agent_limited_to_its_own_history_does_not_see_others(runner: Runner) -> None:
