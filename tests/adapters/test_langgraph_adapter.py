@@ -440,3 +440,28 @@ async def test_stream_of_a_tool_agent_has_step_events_in_order(runner: Runner) -
     steps = [e.step.kind for e in events if e.type == "step" and e.step is not None]
     assert steps == ["model_call", "tool_call", "model_call"]
     assert "".join(e.text for e in events if e.type == "delta") == "The forecast: sunny in Lisbon"
+
+
+def test_public_api_is_pinned() -> None:
+    import agentkernel_langgraph
+
+    assert sorted(agentkernel_langgraph.__all__) == [
+        "DEFAULT_KEEP",
+        "GraphOptions",
+        "LangGraphAdapter",
+        "NamespaceSaver",
+        "safe_serializer",
+    ]
+    for name in agentkernel_langgraph.__all__:
+        assert getattr(agentkernel_langgraph, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        agentkernel_langgraph.Nope  # noqa: B018
+
+
+def test_entry_point_registers_the_adapter() -> None:
+    from agentkernel.plugins import ADAPTER_GROUP, list_plugins, load_plugin
+
+    info = next(p for p in list_plugins(ADAPTER_GROUP) if p.name == "langgraph")
+    assert info.target == "agentkernel_langgraph:LangGraphAdapter"
+    assert info.distribution == "agentkernel-langgraph"
+    assert load_plugin(ADAPTER_GROUP, "langgraph") is LangGraphAdapter
