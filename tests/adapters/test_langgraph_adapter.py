@@ -244,14 +244,15 @@ def checkpoint_keys(session: Session, agent: str) -> list[str]:
 
 async def test_checkpoint_history_is_bounded_and_configurable(runner: Runner) -> None:
     graph = echo_graph()
-    runner.register(graph, name="short", keep_checkpoints=1)
+    runner.register(graph, name="short", keep_checkpoints=1, durability="async")
     session = Session()
     sizes = []
     for i in range(6):
         await runner.run("short", session, f"message {i}")
         sizes.append((len(checkpoint_keys(session, "short")), len(session.namespace("langgraph"))))
-    # Each turn makes several checkpoints; only the latest and one earlier are kept, and the
-    # namespace stops growing in keys (channel values no kept checkpoint needs are dropped).
+    # Each turn makes several checkpoints (one per super-step with durability="async"); only the
+    # latest and one earlier are kept, and the namespace stops growing in keys (channel values
+    # no kept checkpoint needs are dropped).
     assert {count for count, _ in sizes} == {2}
     assert sizes[2][1] == sizes[5][1]
     saver = NamespaceSaver(session.namespace("langgraph"), thread_id=session.id, prefix="short/")
@@ -261,16 +262,27 @@ async def test_checkpoint_history_is_bounded_and_configurable(runner: Runner) ->
     assert latest is not None
     assert len(latest.checkpoint["channel_values"]["messages"]) == 12
 
-    probe = echo_graph()
-    await runner.run(probe, session, "default keep")  # three checkpoints a turn
-    await runner.run(probe, session, "default keep again")  # default: latest plus 4 earlier
-    assert len(checkpoint_keys(session, "probe")) == 5
+
+async def test_by_default_one_checkpoint_per_turn_and_four_earlier_ones_are_kept(runner: Runner) -> None:
+    probe, session = echo_graph(), Session()
+    counts = []
+    for i in range(7):
+        await runner.run(probe, session, f"turn {i}")
+        counts.append(len(checkpoint_keys(session, "probe")))
+    assert counts == [1, 2, 3, 4, 5, 5, 5]
+    assert (await runner.run(probe, session, "memory?")).output == "heard 15: memory?"
 
 
 async def test_unknown_option_is_a_clear_error(runner: Runner) -> None:
     runner.register(echo_graph(), name="typo", keep_checkpoint=3)
-    with pytest.raises(AgentRunError, match="valid options: input_key, keep_checkpoints"):
+    with pytest.raises(AgentRunError, match="valid options: durability, input_key, keep_checkpoints"):
         await runner.run("typo", Session(), "hi")
+
+
+async def test_durability_option_is_checked(runner: Runner) -> None:
+    runner.register(echo_graph(), name="careless", durability="never")
+    with pytest.raises(AgentRunError, match="durability must be 'exit', 'async' or 'sync'"):
+        await runner.run("careless", Session(), "hi")
 
 
 async def test_input_key_option_names_the_messages_channel(runner: Runner) -> None:

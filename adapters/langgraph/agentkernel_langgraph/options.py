@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal, cast
 
-__all__ = ["DEFAULT_KEEP", "GraphOptions"]
+__all__ = ["DEFAULT_KEEP", "Durability", "GraphOptions"]
+
+Durability = Literal["exit", "async", "sync"]
 
 DEFAULT_KEEP = 4
 """Earlier checkpoints kept per checkpoint namespace, besides the latest one."""
@@ -24,10 +26,15 @@ class GraphOptions:
     Attributes:
         input_key: The state key the prompt's messages are written to (a messages channel).
         keep_checkpoints: Earlier checkpoints kept per checkpoint namespace besides the latest.
+        durability: LangGraph's durability mode. ``exit`` (the default) checkpoints once, when
+            the run ends, which is all the session keeps anyway since nothing of a run is
+            committed before it ends; ``async`` or ``sync`` checkpoint every super-step, so the
+            kept history reaches back into the turn (for time travel) at more cost per turn.
     """
 
     input_key: str = "messages"
     keep_checkpoints: int = DEFAULT_KEEP
+    durability: Durability = "exit"
 
     @classmethod
     def parse(cls, options: Mapping[str, Any], *, keep_checkpoints: int = DEFAULT_KEEP) -> GraphOptions:
@@ -53,4 +60,7 @@ class GraphOptions:
         keep = options.get("keep_checkpoints", keep_checkpoints)
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
             raise ValueError(f"keep_checkpoints must be an integer of 0 or more, got {keep!r}")
-        return cls(input_key=input_key, keep_checkpoints=keep)
+        durability = options.get("durability", "exit")
+        if durability not in ("exit", "async", "sync"):
+            raise ValueError(f"durability must be 'exit', 'async' or 'sync', got {durability!r}")
+        return cls(input_key=input_key, keep_checkpoints=keep, durability=cast(Durability, durability))

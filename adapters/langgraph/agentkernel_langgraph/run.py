@@ -67,7 +67,7 @@ async def stream_graph(
     interrupts: list[Interrupt] = []
     stream = cast(
         AsyncGenerator[tuple[str, Any], None],
-        graph.astream(graph_input, config, stream_mode=["messages", "updates"]),
+        graph.astream(graph_input, config, stream_mode=["messages", "updates"], durability=options.durability),
     )
     try:
         async for mode, chunk in stream:
