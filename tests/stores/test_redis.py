@@ -151,8 +151,8 @@ async def test_a_commit_applied_twice_by_a_retried_call_is_applied_once(store: R
     change = session.change()
     keys = store.keys("s1")
     args = store._commit_args(keys, change)
-    for _ in range(2):  # what redis-py's retry does when the first reply was lost
-        await store._commit(keys=keys.script_keys, args=args)
+    replies = [await store._commit(keys=keys.script_keys, args=args) for _ in range(2)]  # as a retried call does
+    assert replies == [[b"ok"], [b"ok"]]
     loaded = await store.load("s1")
     assert loaded is not None
     assert loaded.version == 2
@@ -196,6 +196,22 @@ async def test_a_key_of_the_wrong_type_is_corrupt_not_an_outage(store: RedisStor
     assert [m.id for m in (await store.list_sessions("alice")).sessions] == ["good"]
     assert await store.delete("bad") is True
     assert await store.load("bad") is None
+
+
+async def test_a_commit_meeting_a_bad_key_writes_nothing(store: RedisStore) -> None:
+    session = await _full_session(store, turns=2)
+    keys = store.keys("s1")
+    await store.client.set(keys.namespace("crewai"), "not a hash")  # a stray key the session does not list
+    session.set("city", "Porto")
+    session.namespace("langgraph")["checkpoint"] = {"step": 2}
+    session.namespace("crewai")["memory"] = [1]  # the key that cannot take it comes last
+    session.append_turn(sample_turn("t2"))
+    with pytest.raises(CorruptSession, match="ns:crewai holds a string"):
+        await _save(store, session)
+    assert await store.client.llen(keys.turns) == 2
+    assert await store.client.hget(keys.meta, "version") == b"1"
+    assert b"Lisbon" in await store.client.hget(keys.namespace("shared"), "city")
+    assert b'"step":1' in await store.client.hget(keys.namespace("langgraph"), "checkpoint")
 
 
 async def test_a_lost_transcript_is_corrupt_and_never_replaced(store: RedisStore) -> None:
