@@ -133,3 +133,23 @@ async def test_a_hung_server_times_out_and_a_retry_never_duplicates(server: Redi
     assert final is not None
     assert [t.prompt for t in final.turns] == ["first", "second"]
     assert final.version == 2
+
+
+async def test_a_full_server_refuses_the_commit_and_nothing_is_written(store: RedisStore) -> None:
+    session = Session("s1")
+    session.set("k", "v")
+    change = session.change()
+    await store.commit(change)
+    session.mark_committed(change)
+
+    session.set("k", "changed")
+    session.append_turn(sample_turn("too much"))
+    await store.client.config_set("maxmemory", "1")  # every write is now over the limit
+    try:
+        with pytest.raises(StoreUnavailable, match="refused"):
+            await _bounded(store.commit(session.change()))
+    finally:
+        await store.client.config_set("maxmemory", "0")
+    stored = await store.load("s1")
+    assert stored is not None
+    assert (stored.version, stored.get("k"), stored.turn_count) == (1, "v", 0)
