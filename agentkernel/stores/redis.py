@@ -212,7 +212,7 @@ class RedisStore:
         if record is None:
             raise CorruptSession(session_id, "the header hash has no record")
         meta = SessionMeta.from_record(record, session_id=session_id)
-        if int(total) != meta.turn_count:
+        if total != meta.turn_count:
             raise CorruptSession(
                 session_id, f"the transcript holds {total} turns but the header counts {meta.turn_count}"
             )
@@ -241,12 +241,13 @@ class RedisStore:
         if status == "corrupt":
             raise CorruptSession(sid, _text(reply[1]))
         meta = change.meta
+        ttl_ms = _ms(self._ttl) if self._ttl else 0
+        horizon = meta.updated_at - self._ttl - _INDEX_MARGIN
         try:
             with translate_errors(self._where, f"index session {sid!r} for listing"):
                 await self._index_add(
                     keys=[user_index_key(self._prefix, meta.user_id)],
-                    args=[repr(meta.updated_at), sid, _ms(self._ttl) if self._ttl else 0,
-                          repr(meta.updated_at - self._ttl - _INDEX_MARGIN)],
+                    args=[repr(meta.updated_at), sid, ttl_ms, repr(horizon)],
                 )
         except StoreUnavailable as exc:  # the commit stands; the index is derived and catches up
             logger.warning("session %s was committed but not indexed for listing yet: %s", sid, exc)

@@ -23,16 +23,13 @@ local stem = ARGV[1]
 local function nskey(name) return stem .. 'ns:' .. name end
 
 -- read and check: nothing below writes until every check passed
-local function kind(key, want)
-  local t = redis.call('TYPE', key)['ok']
-  if t ~= 'none' and t ~= want then
-    error('corrupt:' .. key .. ' holds a ' .. t .. ', expected a ' .. want)
-  end
+local function wrong(key, want)
+  local held = redis.call('TYPE', key)['ok']
+  if held ~= 'none' and held ~= want then return key .. ' holds a ' .. held .. ', expected a ' .. want end
+  return false
 end
-local ok, err = pcall(function()
-  kind(meta, 'hash'); kind(turns, 'list'); kind(nsindex, 'set')
-end)
-if not ok then return {'corrupt', tostring(err)} end
+local problem = wrong(meta, 'hash') or wrong(turns, 'list') or wrong(nsindex, 'set')
+if problem then return {'corrupt', problem} end
 
 local stored = redis.call('HMGET', meta, 'version', 'commit', 'turns')
 if stored[2] == ARGV[4] then
@@ -77,12 +74,10 @@ local first_turn, last_turn = i, i + n - 1
 
 local names = {}
 if exists then names = redis.call('SMEMBERS', nsindex) end
-ok, err = pcall(function()
-  for _, name in ipairs(names) do kind(nskey(name), 'hash') end
-  for _, group in ipairs(deleted) do kind(nskey(group[1]), 'hash') end
-  for _, group in ipairs(updated) do kind(nskey(group[1]), 'hash') end
-end)
-if not ok then return {'corrupt', tostring(err)} end
+for _, name in ipairs(names) do problem = problem or wrong(nskey(name), 'hash') end
+for _, group in ipairs(deleted) do problem = problem or wrong(nskey(group[1]), 'hash') end
+for _, group in ipairs(updated) do problem = problem or wrong(nskey(group[1]), 'hash') end
+if problem then return {'corrupt', problem} end
 
 -- write
 local function chunked(command, key, from, to)
