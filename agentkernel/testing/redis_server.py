@@ -35,6 +35,10 @@ class RedisServerError(RuntimeError):
     """The ``redis-server`` binary is missing, or the server did not start or stop."""
 
 
+class _PortTaken(Exception):
+    """Another process listens on the chosen port."""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -67,7 +71,9 @@ class RedisServer:
         if found is None:
             raise RedisServerError(_INSTALL_HINT)
         self._binary = found
+        self._auto_port = port is None
         self._port = port or _free_port()
+        self._started = False
         self._startup_timeout = startup_timeout
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -90,6 +96,9 @@ class RedisServer:
     def start(self) -> None:
         """Start the server (loading the data the last :meth:`stop` saved) and wait until it answers.
 
+        A port chosen automatically that another process grabs first is replaced by a fresh one,
+        but only before the first start: afterwards the port stays, as clients rely on it.
+
         Raises:
             RedisServerError: it exited or did not answer within ``startup_timeout`` seconds.
         """
@@ -97,29 +106,51 @@ class RedisServer:
             return
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="agentkernel-redis-"))
-        log = self._dir / "redis.log"
+        attempts = 3 if self._auto_port and not self._started else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                self._launch(self._dir)
+            except _PortTaken:
+                if attempt == attempts:
+                    raise RedisServerError(
+                        f"port {self._port} is taken by another process; pass a free port="
+                    ) from None
+                self._port = _free_port()
+            else:
+                self._started = True
+                return
+
+    def _launch(self, directory: Path) -> None:
+        log = directory / "redis.log"
         args = [
             self._binary,
             "--port", str(self._port),
             "--bind", "127.0.0.1",
-            "--dir", str(self._dir),
+            "--dir", str(directory),
             "--dbfilename", "dump.rdb",
             "--save", "",
             "--appendonly", "no",
             "--daemonize", "no",
             "--logfile", str(log),
         ]
-        self._process = subprocess.Popen(
+        process = self._process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         deadline = time.monotonic() + self._startup_timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-                self._process = None
-                raise RedisServerError(f"redis-server exited at start: {stderr.strip() or self._tail(log)}")
-            if self._call("PING") == b"+PONG\r\n":
-                return
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                self._reap()
+                detail = stderr.strip() or self._tail(log)
+                if "already in use" in detail:
+                    raise _PortTaken
+                raise RedisServerError(f"redis-server exited at start: {detail}")
+            reply = self._call("CONFIG", "GET", "dir")
+            if reply is not None and str(directory).encode() in reply:
+                return  # our server, not another one that happens to listen on this port
+            if reply:
+                self.kill()
+                raise _PortTaken
             time.sleep(0.02)
         self.kill()
         raise RedisServerError(
@@ -206,7 +237,7 @@ class RedisServer:
         try:
             with socket.create_connection(("127.0.0.1", self._port), timeout=1.0) as sock:
                 sock.sendall(_command(*command))
-                return sock.recv(64)
+                return sock.recv(1024)
         except OSError:
             return None
 

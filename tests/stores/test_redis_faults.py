@@ -28,7 +28,7 @@ def server() -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def store(server: RedisServer) -> AsyncIterator[RedisStore]:
-    async with RedisStore.from_url(server.url, retries=0, socket_timeout=0.5, socket_connect_timeout=0.5) as made:
+    async with RedisStore.from_url(server.url, retries=0, socket_timeout=1.0, socket_connect_timeout=1.0) as made:
         yield made
 
 

@@ -62,3 +62,16 @@ def test_close_stops_the_process() -> None:
     assert not server.running
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", server.port), timeout=1):
         pass
+
+
+def test_a_taken_port_is_an_error_when_chosen_and_replaced_when_automatic() -> None:
+    with RedisServer() as first:
+        taken = RedisServer(port=first.port)
+        with pytest.raises(RedisServerError, match="taken"):
+            taken.start()
+        taken.close()
+        second = RedisServer()
+        second._port = first.port  # as if another process took the free port first
+        with second:
+            assert second.port != first.port
+            assert _call(second, "PING") == b"+PONG\r\n"
