@@ -1,0 +1,73 @@
+"""Where the Redis store keeps each part of a session: the key layout, in one place.
+
+Every key of one session shares the hash tag ``{<session id>}``, so on Redis Cluster they all live
+in one slot and one Lua script may touch them together::
+
+    <prefix>{<session id>}:meta          hash: version, record (the header), turns (count), commit (id)
+    <prefix>{<session id>}:turns         list: one turn record per item, oldest first (RPUSH only)
+    <prefix>{<session id>}:nsindex       set: names of the namespaces that hold at least one key
+    <prefix>{<session id>}:ns:<name>     hash: key -> value record, one hash per namespace
+    <prefix>{<session id>}:lease         string: the run lease's token, with its own expiry
+
+Listing needs one more key per user, in the user's own slot (so never in a session's script)::
+
+    <prefix>user:{<user id>}:sessions    sorted set: session id scored by its updated_at
+
+Session and user ids cannot contain ``{`` or ``}`` (they are validated), so the tags are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["SessionKeys", "user_index_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKeys:
+    """The keys of one session.
+
+    Attributes:
+        base: The common stem, ``<prefix>{<session id>}:``; namespace keys are ``base + "ns:" + name``.
+    """
+
+    base: str
+
+    @classmethod
+    def of(cls, prefix: str, session_id: str) -> SessionKeys:
+        """The keys of ``session_id`` under ``prefix``."""
+        return cls(f"{prefix}{{{session_id}}}:")
+
+    @property
+    def meta(self) -> str:
+        """The header hash."""
+        return self.base + "meta"
+
+    @property
+    def turns(self) -> str:
+        """The transcript list."""
+        return self.base + "turns"
+
+    @property
+    def nsindex(self) -> str:
+        """The set of namespace names in use."""
+        return self.base + "nsindex"
+
+    @property
+    def lease(self) -> str:
+        """The run lease."""
+        return self.base + "lease"
+
+    def namespace(self, name: str) -> str:
+        """The hash of one namespace."""
+        return self.base + "ns:" + name
+
+    @property
+    def script_keys(self) -> list[str]:
+        """The keys passed to the session scripts (namespace keys are derived inside, same slot)."""
+        return [self.meta, self.turns, self.nsindex]
+
+
+def user_index_key(prefix: str, user_id: str) -> str:
+    """The sorted set listing ``user_id``'s sessions."""
+    return f"{prefix}user:{{{user_id}}}:sessions"

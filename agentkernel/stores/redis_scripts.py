@@ -1,0 +1,200 @@
+"""The Lua scripts of the Redis store. Each runs atomically on the server.
+
+Session scripts get ``KEYS = [meta, turns, nsindex]`` (see :mod:`agentkernel.stores.redis_keys`)
+and the key stem as ``ARGV[1]``; they derive namespace keys from the stem, which share the
+session's hash tag and so its Cluster slot.
+
+Redis does not roll back a script that fails half-way, so the commit script reads and checks
+everything (version, key types, transcript length) before its first write: it either writes the
+whole change or nothing.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ACQUIRE_LEASE", "COMMIT", "DELETE", "INDEX_ADD", "INDEX_REMOVE", "LOAD", "RELEASE_LEASE", "RENEW_LEASE"]
+
+# ARGV: stem, expected version, new version, commit id, meta record, ttl ms, clear transcript (0/1),
+#       new turn count, then three counted sections and the turns:
+#       n, cleared names...; n, (name, k, keys...)...; n, (name, k, key, value, ...)...; n, turns...
+# Returns {"ok"} | {"conflict", actual version} | {"corrupt", detail}.
+COMMIT = r"""
+local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
+local stem = ARGV[1]
+local function nskey(name) return stem .. 'ns:' .. name end
+
+-- read and check: nothing below writes until every check passed
+local function wrong(key, want)
+  local held = redis.call('TYPE', key)['ok']
+  if held ~= 'none' and held ~= want then return key .. ' holds a ' .. held .. ', expected a ' .. want end
+  return false
+end
+local problem = wrong(meta, 'hash') or wrong(turns, 'list') or wrong(nsindex, 'set')
+if problem then return {'corrupt', problem} end
+
+local stored = redis.call('HMGET', meta, 'version', 'commit', 'turns')
+if stored[2] == ARGV[4] then
+  return {'ok'}  -- this very change was applied by an earlier attempt of the same call
+end
+local actual = 0
+if stored[1] then
+  actual = tonumber(stored[1])
+  if not actual then return {'corrupt', 'the version field is not a number'} end
+end
+if actual ~= tonumber(ARGV[2]) then
+  return {'conflict', tostring(actual)}
+end
+local exists = stored[1] ~= false
+if exists then
+  local held = redis.call('LLEN', turns)
+  if held ~= tonumber(stored[3]) then
+    return {'corrupt', 'the transcript holds ' .. held .. ' turns but the header counts ' .. tostring(stored[3])}
+  end
+end
+
+local i = 9
+local cleared = {}
+local n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do cleared[#cleared + 1] = ARGV[i]; i = i + 1 end
+local deleted = {}
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local count = tonumber(ARGV[i + 1])
+  deleted[#deleted + 1] = {ARGV[i], i + 2, i + 1 + count}
+  i = i + 2 + count
+end
+local updated = {}
+n = tonumber(ARGV[i]); i = i + 1
+for _ = 1, n do
+  local count = tonumber(ARGV[i + 1])
+  updated[#updated + 1] = {ARGV[i], i + 2, i + 1 + 2 * count}
+  i = i + 2 + 2 * count
+end
+n = tonumber(ARGV[i]); i = i + 1
+local first_turn, last_turn = i, i + n - 1
+
+local names = {}
+if exists then names = redis.call('SMEMBERS', nsindex) end
+for _, name in ipairs(names) do problem = problem or wrong(nskey(name), 'hash') end
+for _, group in ipairs(deleted) do problem = problem or wrong(nskey(group[1]), 'hash') end
+for _, group in ipairs(updated) do problem = problem or wrong(nskey(group[1]), 'hash') end
+if problem then return {'corrupt', problem} end
+
+-- write
+local function chunked(command, key, from, to)
+  while from <= to do
+    local stop = math.min(from + 999, to)
+    redis.call(command, key, unpack(ARGV, from, stop))
+    from = stop + 1
+  end
+end
+if not exists then
+  -- a new session: drop anything an earlier life of this id left behind
+  for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do redis.call('DEL', nskey(name)) end
+  redis.call('DEL', turns, nsindex)
+end
+for _, name in ipairs(cleared) do
+  redis.call('DEL', nskey(name))
+  redis.call('SREM', nsindex, name)
+end
+if ARGV[7] == '1' then redis.call('DEL', turns) end
+for _, group in ipairs(deleted) do
+  chunked('HDEL', nskey(group[1]), group[2], group[3])
+  if redis.call('EXISTS', nskey(group[1])) == 0 then redis.call('SREM', nsindex, group[1]) end
+end
+for _, group in ipairs(updated) do
+  chunked('HSET', nskey(group[1]), group[2], group[3])
+  redis.call('SADD', nsindex, group[1])
+end
+chunked('RPUSH', turns, first_turn, last_turn)
+redis.call('HSET', meta, 'version', ARGV[3], 'record', ARGV[5], 'commit', ARGV[4], 'turns', ARGV[8])
+
+local ttl = tonumber(ARGV[6])
+local all = {meta, turns, nsindex}
+for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do all[#all + 1] = nskey(name) end
+for _, key in ipairs(all) do
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
+end
+return {'ok'}
+"""
+
+# ARGV: stem, turns wanted (-1: all). Returns false (absent) or {record, turn total, turns, {name, {k, v, ...}, ...}}.
+LOAD = r"""
+local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('EXISTS', meta) == 0 then return false end
+local record = redis.call('HGET', meta, 'record')
+local total = redis.call('LLEN', turns)
+local wanted = tonumber(ARGV[2])
+local items = {}
+if wanted < 0 then
+  items = redis.call('LRANGE', turns, 0, -1)
+elseif wanted > 0 then
+  items = redis.call('LRANGE', turns, -wanted, -1)
+end
+local state = {}
+for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do
+  state[#state + 1] = name
+  state[#state + 1] = redis.call('HGETALL', ARGV[1] .. 'ns:' .. name)
+end
+return {record, total, items, state}
+"""
+
+# ARGV: stem. Returns {existed (0/1), meta record or false}. Works whatever the keys hold.
+DELETE = r"""
+local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
+local record = false
+local existed = redis.call('EXISTS', meta)
+if redis.call('TYPE', meta)['ok'] == 'hash' then record = redis.call('HGET', meta, 'record') end
+if redis.call('TYPE', nsindex)['ok'] == 'set' then
+  for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do redis.call('DEL', ARGV[1] .. 'ns:' .. name) end
+end
+redis.call('DEL', meta, turns, nsindex)
+return {existed, record}
+"""
+
+# KEYS: lease. ARGV: token, ttl ms. Take a free lease, or extend one this token already holds.
+ACQUIRE_LEASE = r"""
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+RENEW_LEASE = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+RELEASE_LEASE = r"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+"""
+
+# KEYS: user index. ARGV: score, session id, ttl ms, horizon (scores below it are long expired).
+INDEX_ADD = r"""
+redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+else
+  redis.call('PERSIST', KEYS[1])
+end
+return 1
+"""
+
+# KEYS: user index. ARGV: session id, score. Remove the entry only if nobody re-scored it since.
+INDEX_REMOVE = r"""
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
