@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
+from agentkernel.stores.redis import RedisStore
+from agentkernel.testing.redis_server import RedisServer
 
 
 @pytest.fixture(autouse=True)
@@ -20,3 +23,19 @@ def _clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytes
         if name.upper().startswith("AK_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(scope="session")
+def shared_redis() -> Iterator[RedisServer]:
+    """One real redis-server for the adapter and front-end suites that also run on Redis."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def redis_store(shared_redis: RedisServer) -> AsyncIterator[RedisStore]:
+    """An empty Redis store on the shared server."""
+    shared_redis.flushall()
+    store = RedisStore.from_url(shared_redis.url)
+    yield store
+    await store.aclose()

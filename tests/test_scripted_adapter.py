@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentkernel.stores.base import SessionStore
 from agentkernel.testing import ScriptedAgent
 from agentkernel.testing.adapter_contract import AdapterContract, AgentMaker, Respond
 
@@ -16,3 +17,11 @@ class TestScriptedAdapter(AdapterContract):
             )
 
         return make
+
+
+class TestScriptedAdapterOnRedis(TestScriptedAdapter):
+    """The same contract with every session kept in a real Redis."""
+
+    @pytest.fixture
+    async def store(self, redis_store: SessionStore) -> SessionStore:
+        return redis_store

@@ -5,6 +5,7 @@ from agentkernel_langgraph.testing import FunctionChatModel
 from langchain_core.messages import BaseMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
+from agentkernel.stores.base import SessionStore
 from agentkernel.testing.adapter_contract import AdapterContract, AgentMaker, Respond
 
 
@@ -25,3 +26,11 @@ class TestLangGraphAdapter(AdapterContract):
     @pytest.fixture
     def make_agent(self) -> AgentMaker:
         return message_graph
+
+
+class TestLangGraphAdapterOnRedis(TestLangGraphAdapter):
+    """The same contract with every session kept in a real Redis."""
+
+    @pytest.fixture
+    async def store(self, redis_store: SessionStore) -> SessionStore:
+        return redis_store
