@@ -1,0 +1,203 @@
+"""The OpenAI Agents SDK adapter: the adapter contract, steps, usage, tracing and isolation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from agentkernel_openai_agents import OpenAIAgentsAdapter, build_run_config
+from agentkernel_openai_agents.testing import FunctionModel, ModelReply
+from agents import Agent, RunConfig, function_tool
+from agents.testing import function_call
+
+from agentkernel.errors import AgentRunError
+from agentkernel.registry import AdapterSet
+from agentkernel.runner import Runner
+from agentkernel.session import Session
+from agentkernel.settings import load_settings
+from agentkernel.stores.memory import InMemoryStore
+from agentkernel.testing import ScriptedAgent
+from agentkernel.testing.adapter_contract import AdapterContract, AgentMaker, Respond
+
+
+class TestOpenAIAgentsAdapter(AdapterContract):
+    @pytest.fixture
+    def make_agent(self) -> AgentMaker:
+        def make(respond: Respond) -> object:
+            return Agent(name="probe", model=FunctionModel(respond))
+
+        return make
+
+
+def runner(store: InMemoryStore | None = None) -> Runner:
+    return Runner(store or InMemoryStore(), settings=load_settings(runner={"busy": "reject"}))
+
+
+@function_tool
+def weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def tool_then_answer(texts: list[str]) -> ModelReply:
+    if not any(t.startswith("sunny in") for t in texts):
+        return [function_call("weather", {"city": "Paris"}, call_id="call_w1")]
+    return f"The forecast says: {texts[-1]}"
+
+
+def test_the_adapter_is_found_through_its_entry_point() -> None:
+    agent = Agent(name="found", model=FunctionModel(lambda texts: "hi"))
+    adapter = AdapterSet().for_agent(agent)
+    assert isinstance(adapter, OpenAIAgentsAdapter)
+    assert adapter.name == "openai_agents"
+
+
+def test_recognizes_only_sdk_agents() -> None:
+    adapter = OpenAIAgentsAdapter()
+    assert adapter.recognizes(Agent(name="a", model=FunctionModel(lambda texts: "")))
+    assert not adapter.recognizes(ScriptedAgent("s"))
+    assert not adapter.recognizes(object())
+
+
+async def test_tool_call_is_a_step_with_arguments_and_result() -> None:
+    agent = Agent(name="forecaster", model=FunctionModel(tool_then_answer), tools=[weather])
+    turn = await runner().run(agent, Session(), "Weather in Paris?")
+    assert turn.output == "The forecast says: sunny in Paris"
+    kinds = [step.kind for step in turn.steps]
+    assert kinds == ["model_call", "tool_call", "model_call"]
+    tool = turn.steps[1]
+    assert tool.name == "weather"
+    assert tool.agent == "forecaster"
+    assert tool.arguments == {"city": "Paris"}
+    assert tool.result == "sunny in Paris"
+
+
+async def test_handoff_between_sdk_agents_is_a_handoff_step() -> None:
+    specialist = Agent(name="specialist", model=FunctionModel(lambda texts: "specialist here: " + texts[0]))
+
+    def triage_model(texts: list[str]) -> ModelReply:
+        return [function_call("transfer_to_specialist", {}, call_id="call_h1")]
+
+    triage = Agent(name="triage", model=FunctionModel(triage_model), handoffs=[specialist])
+    turn = await runner().run(triage, Session(), "I need an expert")
+    assert turn.output == "specialist here: I need an expert"
+    handoffs = [step for step in turn.steps if step.kind == "handoff"]
+    assert len(handoffs) == 1
+    assert handoffs[0].agent == "triage"
+    assert handoffs[0].name == "specialist"
+    calls = [step.agent for step in turn.steps if step.kind == "model_call"]
+    assert calls == ["triage", "specialist"]
+    assert turn.metadata["last_agent"] == "specialist"
+
+
+async def test_token_usage_is_recorded_per_call_and_summed() -> None:
+    agent = Agent(name="forecaster", model=FunctionModel(tool_then_answer), tools=[weather])
+    turn = await runner().run(agent, Session(), "Weather in Paris?")
+    calls = [step for step in turn.steps if step.kind == "model_call"]
+    assert all(step.usage is not None and step.usage.requests == 1 for step in calls)
+    first, second = (step.usage for step in calls)
+    assert first is not None
+    assert second is not None
+    assert first.input_tokens == 3  # "Weather in Paris?"
+    assert second.output_tokens == len(["The", "forecast", "says:", "sunny", "in", "Paris"])
+    assert turn.usage is not None
+    assert turn.usage.requests == 2
+    assert turn.usage.input_tokens == first.input_tokens + second.input_tokens
+    assert turn.usage.total_tokens == first.total_tokens + second.total_tokens > 0
+
+
+async def test_streamed_tool_call_and_usage_match_the_committed_turn() -> None:
+    agent = Agent(name="forecaster", model=FunctionModel(tool_then_answer), tools=[weather])
+    events = [event async for event in runner().stream(agent, Session(), "Weather in Paris?")]
+    turn = events[-1].turn
+    assert turn is not None
+    streamed_steps = [event.step for event in events if event.type == "step"]
+    assert streamed_steps == turn.steps
+    assert [step.kind for step in turn.steps] == ["model_call", "tool_call", "model_call"]
+    assert turn.steps[1].result == "sunny in Paris"
+    assert turn.steps[1].started_at is not None
+    assert "".join(event.text for event in events if event.type == "delta") == turn.output
+    assert turn.usage is not None
+    assert turn.usage.requests == 2
+
+
+async def test_streamed_model_error_is_an_error_turn() -> None:
+    def explode(texts: list[str]) -> ModelReply:
+        raise RuntimeError("model down")
+
+    with pytest.raises(AgentRunError) as caught:
+        async for _ in runner().stream(Agent(name="x", model=FunctionModel(explode)), Session(), "hi"):
+            pass
+    assert caught.value.turn.status == "error"
+    assert "model down" in caught.value.turn.error.message
+
+
+async def test_two_concurrent_sessions_on_one_agent_are_isolated() -> None:
+    seen: dict[str, list[str]] = {}
+
+    def respond(texts: list[str]) -> ModelReply:
+        name = texts[0].removeprefix("I am ")
+        seen.setdefault(name, []).extend(texts)
+        return f"hello {name}"
+
+    agent = Agent(name="greeter", model=FunctionModel(respond))
+    shared_model = agent.model
+    store = InMemoryStore()
+    run = runner(store)
+    sessions = [Session() for _ in range(4)]
+    names = ["Ada", "Bob", "Cy", "Di"]
+    await asyncio.gather(*(run.run(agent, s, f"I am {n}") for s, n in zip(sessions, names, strict=True)))
+    turns = await asyncio.gather(*(run.run(agent, s, "again") for s in sessions))
+    assert [t.output for t in turns] == [f"hello {n}" for n in names]
+    for name in names:
+        assert not any(other in text for text in seen[name] for other in names if other != name)
+    assert agent.model is shared_model
+    assert agent.name == "greeter"
+
+
+async def test_runs_disable_tracing_and_start_no_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agents
+    from agents.tracing import get_trace_provider
+
+    configs: list[RunConfig] = []
+    real_run = agents.Runner.run
+
+    async def spy_run(*args: Any, **kwargs: Any) -> Any:
+        configs.append(kwargs["run_config"])
+        return await real_run(*args, **kwargs)
+
+    provider = get_trace_provider()
+    real_create = provider.create_trace
+    traces: list[bool] = []
+
+    def spy_create(*args: Any, **kwargs: Any) -> Any:
+        trace = real_create(*args, **kwargs)
+        traces.append(type(trace).__name__ != "NoOpTrace")
+        return trace
+
+    monkeypatch.setattr(agents.Runner, "run", spy_run)
+    monkeypatch.setattr(provider, "create_trace", spy_create)
+    await runner().run(Agent(name="quiet", model=FunctionModel(lambda texts: "ok")), Session(), "hi")
+    assert configs
+    assert all(config.tracing_disabled for config in configs)
+    assert not any(traces), "a real trace was started under the kernel"
+
+
+def test_tracing_is_opt_in_through_agent_options() -> None:
+    assert build_run_config({}).tracing_disabled is True
+    assert build_run_config({"run_config": RunConfig(workflow_name="w")}).tracing_disabled is True
+    assert build_run_config({"tracing": True}).tracing_disabled is False
+    assert build_run_config({"tracing": True, "run_config": RunConfig(workflow_name="w")}).workflow_name == "w"
+    with pytest.raises(TypeError, match=r"agents\.RunConfig"):
+        build_run_config({"run_config": {"tracing_disabled": False}})
+
+
+async def test_agent_options_reach_the_sdk_run() -> None:
+    def loop_forever(texts: list[str]) -> ModelReply:
+        return [function_call("weather", {"city": "Oslo"}, call_id=f"call_{len(texts)}")]
+
+    run = runner()
+    run.register(Agent(name="looper", model=FunctionModel(loop_forever), tools=[weather]), max_turns=2)
+    with pytest.raises(AgentRunError, match="MaxTurnsExceeded"):
+        await run.run("looper", Session(), "go")
