@@ -60,6 +60,16 @@ def test_recognizes_only_sdk_agents() -> None:
     assert not adapter.recognizes(object())
 
 
+class HouseAgent(Agent[None]):
+    """An application's own subclass, defined outside the SDK's modules."""
+
+
+def test_recognizes_subclasses_defined_elsewhere() -> None:
+    agent = HouseAgent(name="house", model=FunctionModel(lambda texts: "home"))
+    assert type(agent).__module__ == __name__
+    assert OpenAIAgentsAdapter().recognizes(agent)
+
+
 async def test_tool_call_is_a_step_with_arguments_and_result() -> None:
     agent = Agent(name="forecaster", model=FunctionModel(tool_then_answer), tools=[weather])
     turn = await runner().run(agent, Session(), "Weather in Paris?")
@@ -129,8 +139,10 @@ async def test_streamed_model_error_is_an_error_turn() -> None:
     with pytest.raises(AgentRunError) as caught:
         async for _ in runner().stream(Agent(name="x", model=FunctionModel(explode)), Session(), "hi"):
             pass
+    error = caught.value.turn.error
     assert caught.value.turn.status == "error"
-    assert "model down" in caught.value.turn.error.message
+    assert error is not None
+    assert "model down" in error.message
 
 
 async def test_two_concurrent_sessions_on_one_agent_are_isolated() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -98,11 +99,19 @@ class OpenAIAgentsAdapter:
         self.chunk_size = chunk_size
 
     def recognizes(self, agent: object) -> bool:
-        """Whether ``agent`` is an ``agents.Agent``; imports the SDK only for objects from it."""
+        """Whether ``agent`` is an ``agents.Agent`` (or a subclass of it).
+
+        Cheap: the SDK is imported only for objects of its own modules; for any other object
+        the answer is ``False`` unless the SDK was already imported (a subclass of ``Agent``
+        can exist only then).
+        """
         module = type(agent).__module__
-        if module != "agents" and not module.startswith("agents."):
-            return False
-        return isinstance(agent, _sdk().Agent)
+        if module == "agents" or module.startswith("agents."):
+            sdk: ModuleType | None = _sdk()
+        else:
+            sdk = sys.modules.get("agents")
+        agent_class = getattr(sdk, "Agent", None)
+        return isinstance(agent_class, type) and isinstance(agent, agent_class)
 
     def agent_name(self, agent: object) -> str:
         """The SDK agent's own name."""
