@@ -213,3 +213,25 @@ async def test_agent_options_reach_the_sdk_run() -> None:
     run.register(Agent(name="looper", model=FunctionModel(loop_forever), tools=[weather]), max_turns=2)
     with pytest.raises(AgentRunError, match="MaxTurnsExceeded"):
         await run.run("looper", Session(), "go")
+
+
+@function_tool(needs_approval=True)
+def drop_table(table: str) -> str:
+    """Drop a table (needs a human's approval)."""
+    return "dropped"
+
+
+async def test_a_run_stopped_for_tool_approval_fails_and_commits_nothing() -> None:
+    store = InMemoryStore()
+    agent = Agent(
+        name="dba",
+        model=FunctionModel(lambda texts: [function_call("drop_table", {"table": "users"}, call_id="call_d1")]),
+        tools=[drop_table],
+    )
+    session = Session()
+    with pytest.raises(AgentRunError, match=r"ToolApprovalPending.*drop_table"):
+        await runner(store).run(agent, session, "Drop users")
+    stored = await store.load(session.id)
+    assert stored is not None
+    assert [t.status for t in stored.turns] == ["error"]
+    assert not stored.namespace("openai_agents")

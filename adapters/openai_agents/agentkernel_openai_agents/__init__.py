@@ -11,7 +11,7 @@ Example:
     'openai_agents'
 """
 
-from agentkernel_openai_agents.adapter import OpenAIAgentsAdapter, build_run_config
+from agentkernel_openai_agents.adapter import OpenAIAgentsAdapter, ToolApprovalPending, build_run_config
 from agentkernel_openai_agents.history import feed_unseen_turns, turn_items
 from agentkernel_openai_agents.memory import DEFAULT_CHUNK_SIZE, NamespaceSession
 from agentkernel_openai_agents.steps import StepRecorder
@@ -21,6 +21,7 @@ __all__ = [
     "NamespaceSession",
     "OpenAIAgentsAdapter",
     "StepRecorder",
+    "ToolApprovalPending",
     "build_run_config",
     "feed_unseen_turns",
     "turn_items",

@@ -38,9 +38,13 @@ from agentkernel_openai_agents.steps import StepRecorder, to_json
 if TYPE_CHECKING:
     from agents import Agent, RunConfig, RunResult, RunResultStreaming
 
-__all__ = ["OpenAIAgentsAdapter", "build_run_config"]
+__all__ = ["OpenAIAgentsAdapter", "ToolApprovalPending", "build_run_config"]
 
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "tool": "user"}
+
+
+class ToolApprovalPending(RuntimeError):
+    """The SDK run stopped to ask for a tool approval, which runs under the kernel cannot resume."""
 
 
 def _sdk() -> ModuleType:
@@ -217,6 +221,13 @@ def _record_finished(recorder: StepRecorder, result: RunResult, start: Agent[Any
 
 
 def _adapter_result(result: RunResult | RunResultStreaming, recorder: StepRecorder) -> AdapterResult:
+    pending = list(getattr(result, "interruptions", None) or [])
+    if pending:
+        tools = ", ".join(sorted({str(getattr(item, "tool_name", None) or "?") for item in pending}))
+        raise ToolApprovalPending(
+            f"the run stopped for approval of tool call(s) to {tools}; tool approvals cannot be resumed "
+            "under agentkernel yet: drop needs_approval from those tools, or approve them inside the tool"
+        )
     final = result.final_output
     metadata: dict[str, Any] = {"last_agent": result.last_agent.name}
     if not isinstance(final, str) and final is not None:
