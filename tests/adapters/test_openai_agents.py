@@ -235,3 +235,30 @@ async def test_a_run_stopped_for_tool_approval_fails_and_commits_nothing() -> No
     assert stored is not None
     assert [t.status for t in stored.turns] == ["error"]
     assert not stored.namespace("openai_agents")
+
+
+async def test_a_consumer_that_stops_early_cancels_the_sdk_run() -> None:
+    calls: list[list[str]] = []
+    tool_runs: list[str] = []
+
+    @function_tool
+    def slow_lookup(key: str) -> str:
+        """Look a key up."""
+        tool_runs.append(key)
+        return "found"
+
+    def respond(texts: list[str]) -> ModelReply:
+        calls.append(texts)
+        return [function_call("slow_lookup", {"key": "k"}, call_id=f"call_{len(calls)}")]
+
+    agent = Agent(name="looker", model=FunctionModel(respond), tools=[slow_lookup])
+    stream = runner().stream(agent, Session(), "look it up")
+    first = await anext(aiter(stream))
+    assert first.type == "step"
+    assert first.step is not None
+    assert first.step.kind == "model_call"
+    await stream.aclose()  # type: ignore[attr-defined]
+    for _ in range(20):  # let any task the SDK left behind run, if one was left
+        await asyncio.sleep(0.01)
+    assert len(calls) == 1
+    assert tool_runs == []

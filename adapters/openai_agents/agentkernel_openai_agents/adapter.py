@@ -128,7 +128,8 @@ class OpenAIAgentsAdapter:
         checked: Agent[Any] = agent  # type: ignore[assignment]
         return checked
 
-    async def _prepare(self, agent: Agent[Any], context: RunContext) -> tuple[NamespaceSession, dict[str, Any]]:
+    async def _prepare(self, context: RunContext) -> dict[str, Any]:
+        """The SDK run's keyword arguments, after feeding unseen turns into the conversation."""
         memory = NamespaceSession(
             context.state, context.session.id, agent=context.agent_name, chunk_size=self.chunk_size
         )
@@ -140,12 +141,12 @@ class OpenAIAgentsAdapter:
             kwargs["max_turns"] = int(context.options["max_turns"])
         if "context" in context.options:
             kwargs["context"] = context.options["context"]
-        return memory, kwargs
+        return kwargs
 
     async def run(self, agent: object, context: RunContext) -> AdapterResult:
         """Run the agent once with ``agents.Runner.run``. SDK errors propagate unchanged."""
         sdk_agent = self._agent(agent)
-        _, kwargs = await self._prepare(sdk_agent, context)
+        kwargs = await self._prepare(context)
         result: RunResult = await _sdk().Runner.run(sdk_agent, _input_items(context.messages), **kwargs)
         recorder = StepRecorder()
         _record_finished(recorder, result, sdk_agent)
@@ -159,7 +160,7 @@ class OpenAIAgentsAdapter:
         SDK run is cancelled.
         """
         sdk_agent = self._agent(agent)
-        _, kwargs = await self._prepare(sdk_agent, context)
+        kwargs = await self._prepare(context)
         streamed: RunResultStreaming = _sdk().Runner.run_streamed(
             sdk_agent, _input_items(context.messages), **kwargs
         )
