@@ -262,3 +262,44 @@ async def test_a_consumer_that_stops_early_cancels_the_sdk_run() -> None:
         await asyncio.sleep(0.01)
     assert len(calls) == 1
     assert tool_runs == []
+
+
+def triage_pair() -> tuple[Agent[Any], list[str]]:
+    called: list[str] = []
+
+    def specialist_model(texts: list[str]) -> ModelReply:
+        called.append("specialist")
+        return "specialist answers"
+
+    def triage_model(texts: list[str]) -> ModelReply:
+        called.append("triage")
+        return [function_call("transfer_to_specialist", {}, call_id=f"call_t{len(called)}")]
+
+    specialist = Agent(name="specialist", model=FunctionModel(specialist_model))
+    return Agent(name="triage", model=FunctionModel(triage_model), handoffs=[specialist]), called
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_resume_last_agent_starts_the_next_run_where_the_handoff_led(streaming: bool) -> None:
+    triage, called = triage_pair()
+    run = runner()
+    run.register(triage, name="desk", resume_last_agent=True)
+    session = Session()
+    for prompt in ("I need an expert", "And one more thing"):
+        if streaming:
+            events = [event async for event in run.stream("desk", session, prompt)]
+            turn = events[-1].turn
+        else:
+            turn = await run.run("desk", session, prompt)
+        assert turn is not None
+        assert turn.output == "specialist answers"
+    assert called == ["triage", "specialist", "specialist"]
+
+
+async def test_without_resume_each_run_starts_at_the_registered_agent() -> None:
+    triage, called = triage_pair()
+    session = Session()
+    run = runner()
+    await run.run(triage, session, "I need an expert")
+    await run.run(triage, session, "And one more thing")
+    assert called == ["triage", "specialist", "triage", "specialist"]

@@ -12,6 +12,8 @@ Options (given at registration, ``runner.register(agent, tracing=True, max_turns
     max_turns: The SDK's bound on model calls per run.
     run_config: An ``agents.RunConfig`` to start from (tracing is still off unless ``tracing``).
     context: The SDK run context object handed to tools.
+    resume_last_agent: ``True`` to start each run at the agent that answered the previous one
+        (after a handoff, say), found by name among the agents reachable through ``handoffs``.
 
 Example:
     >>> adapter = OpenAIAgentsAdapter()
@@ -32,7 +34,7 @@ from agentkernel._optional import require
 from agentkernel.adapter import AdapterResult, RunContext, RunEvent
 from agentkernel.transcript import Message
 from agentkernel_openai_agents.history import feed_unseen_turns
-from agentkernel_openai_agents.memory import DEFAULT_CHUNK_SIZE, NamespaceSession
+from agentkernel_openai_agents.memory import DEFAULT_CHUNK_SIZE, NamespaceSession, agent_prefix
 from agentkernel_openai_agents.steps import StepRecorder, to_json
 
 if TYPE_CHECKING:
@@ -147,9 +149,11 @@ class OpenAIAgentsAdapter:
         """Run the agent once with ``agents.Runner.run``. SDK errors propagate unchanged."""
         sdk_agent = self._agent(agent)
         kwargs = await self._prepare(context)
-        result: RunResult = await _sdk().Runner.run(sdk_agent, _input_items(context.messages), **kwargs)
+        start = self._starting_agent(sdk_agent, context)
+        result: RunResult = await _sdk().Runner.run(start, _input_items(context.messages), **kwargs)
         recorder = StepRecorder()
-        _record_finished(recorder, result, sdk_agent)
+        _record_finished(recorder, result, start)
+        self._remember_last_agent(result, context)
         return _adapter_result(result, recorder)
 
     async def stream(self, agent: object, context: RunContext) -> AsyncIterator[RunEvent]:
@@ -161,11 +165,10 @@ class OpenAIAgentsAdapter:
         """
         sdk_agent = self._agent(agent)
         kwargs = await self._prepare(context)
-        streamed: RunResultStreaming = _sdk().Runner.run_streamed(
-            sdk_agent, _input_items(context.messages), **kwargs
-        )
+        start = self._starting_agent(sdk_agent, context)
+        streamed: RunResultStreaming = _sdk().Runner.run_streamed(start, _input_items(context.messages), **kwargs)
         recorder = StepRecorder(live=True)
-        current: Any = sdk_agent
+        current: Any = start
         try:
             async for event in streamed.stream_events():
                 if event.type == "agent_updated_stream_event":
@@ -190,10 +193,43 @@ class OpenAIAgentsAdapter:
             if not streamed.is_complete:
                 streamed.cancel()
         recorder.close()
-        yield RunEvent(type="result", result=_adapter_result(streamed, recorder))
+        result = _adapter_result(streamed, recorder)
+        self._remember_last_agent(streamed, context)
+        yield RunEvent(type="result", result=result)
+
+    def _starting_agent(self, agent: Agent[Any], context: RunContext) -> Agent[Any]:
+        """The registered agent, or with ``resume_last_agent`` the one that answered last."""
+        if not context.options.get("resume_last_agent"):
+            return agent
+        name = context.state.get(f"{agent_prefix(context.agent_name)}/last_agent")
+        return _reachable(agent, name) if isinstance(name, str) else agent
+
+    def _remember_last_agent(self, result: RunResult | RunResultStreaming, context: RunContext) -> None:
+        if context.options.get("resume_last_agent"):
+            context.state[f"{agent_prefix(context.agent_name)}/last_agent"] = result.last_agent.name
 
     def __repr__(self) -> str:
         return f"OpenAIAgentsAdapter(chunk_size={self.chunk_size})"
+
+
+def _reachable(root: Agent[Any], name: str) -> Agent[Any]:
+    """The agent called ``name`` among ``root`` and the agents its handoffs lead to, else ``root``.
+
+    Only handoffs given as agents are followed; a ``Handoff`` object does not expose its agent.
+    """
+    agent_class = _sdk().Agent
+    seen: set[int] = set()
+    queue: list[Any] = [root]
+    while queue:
+        agent = queue.pop(0)
+        if id(agent) in seen:
+            continue
+        seen.add(id(agent))
+        if agent.name == name:
+            found: Agent[Any] = agent
+            return found
+        queue.extend(h for h in getattr(agent, "handoffs", []) if isinstance(h, agent_class))
+    return root
 
 
 def _record_finished(recorder: StepRecorder, result: RunResult, start: Agent[Any]) -> None:
