@@ -16,6 +16,7 @@ from agentkernel.registry import AdapterSet
 from agentkernel.runner import Runner
 from agentkernel.session import Session
 from agentkernel.settings import load_settings
+from agentkernel.stores.base import SessionStore
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel.testing import ScriptedAgent
 from agentkernel.testing.adapter_contract import AdapterContract, AgentMaker, Respond
@@ -28,6 +29,14 @@ class TestOpenAIAgentsAdapter(AdapterContract):
             return Agent(name="probe", model=FunctionModel(respond))
 
         return make
+
+
+class TestOpenAIAgentsAdapterOnRedis(TestOpenAIAgentsAdapter):
+    """The same contract with every session kept in a real Redis."""
+
+    @pytest.fixture
+    async def store(self, redis_store: SessionStore) -> SessionStore:
+        return redis_store
 
 
 def runner(store: InMemoryStore | None = None) -> Runner:
