@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter
-from agentkernel.errors import AgentRunError, SessionConflict, SessionNotFound
+from agentkernel.errors import AgentRunError, CorruptSession, SessionConflict, SessionNotFound, StoreUnavailable
 from agentkernel.leases import hold_lease
 from agentkernel.registry import AdapterSet, AgentRegistry, AgentSpec
 from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
@@ -198,7 +198,7 @@ class Runner:
                     agent_name=spec.name,
                     messages=messages,
                     state=work.namespace(adapter.name),
-                    history=_visible(base.turns, spec),
+                    history=_visible(base.recent_turns(), spec),
                     options=dict(spec.options),
                 )
                 started = time.time()
@@ -213,6 +213,8 @@ class Runner:
                                 yield event
                     else:
                         outcome = await adapter.run(spec.agent, context)
+                except (CorruptSession, StoreUnavailable):
+                    raise  # the session or its store failed, not the framework: no error turn
                 except Exception as exc:  # the framework failed: record it, commit nothing of the run
                     outcome = exc
                 target = work if isinstance(outcome, AdapterResult) else base

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
 from pydantic import ValidationError
 
@@ -234,6 +234,15 @@ class SessionChange:
         return self.meta.turn_count - len(self.turns)
 
 
+class _Raw:
+    """A stored record not decoded yet: sessions decode values and turns when first read."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str | bytes) -> None:
+        self.text = text
+
+
 @dataclass(slots=True)
 class _Pending:
     cleared: set[str] = field(default_factory=set)
@@ -282,9 +291,9 @@ class Session:
             name=name,
             tags=tuple(tags),
         )
-        self._state: dict[str, dict[str, JSONData]] = {}
+        self._state: dict[str, dict[str, JSONData | _Raw]] = {}
         self._sizes: dict[str, dict[str, int]] = {}
-        self._turns: list[Turn] = []
+        self._turns: list[Turn | _Raw] = []
         self._pending = _Pending(meta_changed=name is not None or bool(self._meta.tags))
 
     # ----------------------------------------------------------------- header
@@ -344,8 +353,27 @@ class Session:
         """The loaded turns, oldest first, including turns not yet committed.
 
         A session loaded with ``last_turns=N`` holds only the newest N; ``turn_count`` is the total.
+
+        Raises:
+            CorruptSession: a stored turn cannot be decoded.
         """
-        return tuple(self._turns) + tuple(turn for turn, _ in self._pending.turns)
+        return tuple(self.recent_turns())
+
+    def recent_turns(self) -> Sequence[Turn]:
+        """Like :attr:`turns`, but each stored turn is decoded only when it is read.
+
+        Adapters that need only the turns they have not seen yet use this to skip decoding the rest.
+        """
+        return _TurnView(self)
+
+    def _turn_at(self, index: int) -> Turn:
+        committed = len(self._turns)
+        if index >= committed:
+            return self._pending.turns[index - committed][0]
+        turn = self._turns[index]
+        if isinstance(turn, _Raw):
+            turn = self._turns[index] = decode_turn(turn.text, session_id=self.id)
+        return turn
 
     @property
     def turn_count(self) -> int:
@@ -423,8 +451,16 @@ class Session:
 
     # ------------------------------------------------------ namespace plumbing
     def _get(self, namespace: str, key: str, default: Any) -> Any:
-        data = self._state.get(namespace, {}).get(key, _MISSING)
-        return default if data is _MISSING else from_data(data)  # type: ignore[arg-type]
+        values = self._state.get(namespace)
+        if values is None or key not in values:
+            return default
+        return from_data(self._data(values, key))
+
+    def _data(self, values: dict[str, JSONData | _Raw], key: str) -> JSONData:
+        data = values[key]
+        if isinstance(data, _Raw):
+            data = values[key] = decode_value(data.text, session_id=self.id)
+        return data
 
     def _set(self, namespace: str, key: str, value: Any) -> None:
         key = _check_key(key)
@@ -498,7 +534,7 @@ class Session:
                 self._delete(name, key)
         for name, values in theirs.updated.items():
             for key, raw in values.items():
-                self._state.setdefault(name, {})[key] = other._state[name][key]
+                self._state.setdefault(name, {})[key] = other._data(other._state[name], key)
                 self._sizes.setdefault(name, {})[key] = other._sizes[name][key]
                 self._pending.updated.setdefault(name, {})[key] = raw
                 self._pending.deleted.get(name, set()).discard(key)
@@ -544,13 +580,14 @@ class Session:
     ) -> Session:
         """Rebuild a stored session from its encoded records. For stores.
 
+        Records are decoded when first read, so a load costs the same whatever the session holds;
+        a corrupt record raises :class:`CorruptSession` (naming the session) when it is read.
+
         Args:
             meta: The decoded header.
             values: Encoded ``value`` records by namespace and key.
             turns: Encoded ``turn`` records, oldest first (all, or only the newest N).
 
-        Raises:
-            CorruptSession: any record is unreadable.
         """
         session = cls.__new__(cls)
         session._meta = meta
@@ -558,12 +595,9 @@ class Session:
         session._state = {}
         session._sizes = {}
         for name, records in values.items():
-            state = session._state[name] = {}
-            sizes = session._sizes[name] = {}
-            for key, raw in records.items():
-                state[key] = decode_value(raw, session_id=meta.id)
-                sizes[key] = len(key) + len(raw)
-        session._turns = [decode_turn(raw, session_id=meta.id) for raw in turns]
+            session._state[name] = {key: _Raw(raw) for key, raw in records.items()}
+            session._sizes[name] = {key: len(key) + len(raw) for key, raw in records.items()}
+        session._turns = [_Raw(raw) for raw in turns]
         return session
 
     # ------------------------------------------------------------ import/export
@@ -579,7 +613,9 @@ class Session:
             "version": self.version,
             "name": self.name,
             "tags": list(self.tags),
-            "state": {name: dict(values) for name, values in self._state.items() if values},
+            "state": {
+                name: {key: self._data(values, key) for key in values} for name, values in self._state.items() if values
+            },
             "turns": [turn.model_dump(mode="json") for turn in self.turns],
         }
 
@@ -672,3 +708,30 @@ class Namespace(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Namespace({self._name!r}, keys={list(self)!r})"
+
+
+class _TurnView(Sequence[Turn]):
+    """The transcript of a session as a sequence that decodes each stored turn on first read."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def __len__(self) -> int:
+        return len(self._session._turns) + len(self._session._pending.turns)
+
+    @overload
+    def __getitem__(self, index: int) -> Turn: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Turn]: ...
+
+    def __getitem__(self, index: int | slice) -> Turn | list[Turn]:
+        if isinstance(index, slice):
+            return [self._session._turn_at(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("turn index out of range")
+        return self._session._turn_at(index)

@@ -11,6 +11,7 @@ from agentkernel import (
     AdapterNotFound,
     AgentNotFound,
     AgentRunError,
+    CorruptSession,
     InMemoryStore,
     InvalidSessionId,
     Message,
@@ -335,3 +336,14 @@ async def test_one_agent_object_serves_many_sessions_without_being_mutated() -> 
     outputs = await asyncio.gather(*(runner.run(agent, f"s{i}", "hi") for i in range(5)))
     assert [t.output for t in outputs] == ["first"] * 5
     assert vars(agent) == before
+
+
+async def test_a_corrupt_record_met_during_a_run_is_corrupt_session_not_an_error_turn() -> None:
+    store = InMemoryStore()
+    runner = make_runner(store)
+    await runner.run(ScriptedAgent(), "damaged", "one")
+    store._sessions["damaged"].turns[0] = '{"v": 1, "kind": "turn", "data": {"agent": 3}}'
+    with pytest.raises(CorruptSession, match="damaged"):
+        await runner.run(ScriptedAgent(replies=[lambda ctx: str([t.prompt for t in ctx.history])]), "damaged", "two")
+    stored = await store.load("damaged")
+    assert stored is not None and stored.version == 1 and stored.turn_count == 1

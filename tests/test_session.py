@@ -5,7 +5,7 @@ from collections import OrderedDict
 
 import pytest
 
-from agentkernel import InvalidSessionId, InvalidValue, ReadOnlyNamespace, Session
+from agentkernel import CorruptSession, InvalidSessionId, InvalidValue, ReadOnlyNamespace, Session
 from agentkernel.session import SYSTEM_NAMESPACE
 from agentkernel.transcript import Message, Turn
 
@@ -240,3 +240,22 @@ def test_size_counts_state_and_turns() -> None:
     assert session.size_bytes >= empty + 1000
     session.append_turn(turn("y" * 500))
     assert session.size_bytes >= empty + 1500
+
+
+def test_stored_records_are_decoded_when_read_and_a_corrupt_one_names_its_session() -> None:
+    from agentkernel.session import SessionMeta, encode_turn
+
+    meta = SessionMeta(id="lazy", user_id="u", created_at=1.0, updated_at=1.0, version=1, turn_count=2)
+    good_value = '{"v":1,"kind":"value","data":[1]}'
+    session = Session.restore(
+        meta,
+        {"shared": {"good": good_value, "bad": "{oops"}},
+        [encode_turn(turn("fine")), "not json"],
+    )
+    assert session.get("good") == [1]
+    with pytest.raises(CorruptSession, match="'lazy'"):
+        session.get("bad")
+    history = session.recent_turns()
+    assert len(history) == 2 and history[0].prompt == "fine"
+    with pytest.raises(CorruptSession, match="'lazy'"):
+        history[1]

@@ -173,8 +173,10 @@ async def test_a_corrupt_turn_is_reported_for_that_session_only(store: RedisStor
     await _full_session(store, "bad")
     await _full_session(store, "good")
     await store.client.lset(store.keys("bad").turns, 1, "{not json")
+    loaded = await store.load("bad")  # records are decoded when read
+    assert loaded is not None
     with pytest.raises(CorruptSession) as caught:
-        await store.load("bad")
+        loaded.turns  # noqa: B018
     assert caught.value.session_id == "bad"
     recent = await store.load("bad", last_turns=1)  # the readable turns are still reachable
     assert recent is not None
