@@ -163,7 +163,8 @@ class DynamoDBStore:
             ConfigError: a table of that name exists with another layout.
             StoreUnavailable: DynamoDB could not be reached or refused (e.g. no permission).
         """
-        return await self._run("create the table", setup_table, self._table.client, self._table.name, wait_seconds)
+        create = functools.partial(setup_table, wait_seconds=wait_seconds)
+        return await self._run("create the table", create, self._table.client, self._table.name)
 
     # --------------------------------------------------------------- sessions
     async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:

@@ -179,5 +179,6 @@ class Table:
             if "n" in item and "cn" in item:
                 gen = prefix.split("#")[1]
                 doomed.extend(chunk_sk(gen, item["cn"]["S"], i) for i in range(int(item["n"]["N"])))
-        self.batch_delete(session_id, doomed)
-        return len(doomed)
+        unique = list(dict.fromkeys(doomed))  # a whole-generation prefix also matches the chunks
+        self.batch_delete(session_id, unique)
+        return len(unique)
