@@ -169,7 +169,8 @@ class DynamoDBStore:
     # --------------------------------------------------------------- sessions
     async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
         """See :meth:`SessionStore.load`."""
-        return await self._run("load a session", functools.partial(load_session, last_turns=last_turns), self._table, session_id)
+        read = functools.partial(load_session, last_turns=last_turns)
+        return await self._run("load a session", read, self._table, session_id)
 
     async def commit(self, change: SessionChange) -> None:
         """See :meth:`SessionStore.commit`.
@@ -196,7 +197,7 @@ class DynamoDBStore:
         try:
             state = read_state(table, session_id, old)
         except CorruptSession:
-            logger.warning("deleted session %s had a malformed header; its other items stay until their TTL", session_id)
+            logger.warning("deleted session %s had a malformed header; its other items stay behind", session_id)
             return True
         table.purge(session_id, gen_prefix(state.gen))
         return not state.expired(table.clock())

@@ -135,7 +135,9 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         if namespace not in change.cleared_namespaces
         for key in sorted(keys)
     ]
-    updates = [(namespace, key, raw) for namespace, values in sorted(change.updated.items()) for key, raw in values.items()]
+    updates = [
+        (namespace, key, raw) for namespace, values in sorted(change.updated.items()) for key, raw in values.items()
+    ]
     total = 1 + len(deletes) + len(updates) + len(change.turns)
     if total > MAX_TRANSACTION_ITEMS:
         raise CommitTooLarge(sid, total, MAX_TRANSACTION_ITEMS)
@@ -156,14 +158,16 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         sk = value_sk(state.gen, namespace, epoch, key)
         record = packed(raw)
         head = {"ns": {"S": namespace}, "k": {"S": key}, "e": {"N": str(epoch)}}
-        actions.append({"Put": {"TableName": table.name, "Item": _item(table, sid, sk, record, head, item_ttl, staged, state.gen)}})
+        item = _item(table, sid, sk, record, head, item_ttl, staged, state.gen)
+        actions.append({"Put": {"TableName": table.name, "Item": item}})
         if sk in state.big:
             cleanup.chunks.append(state.big.pop(sk))
         if record.chunks:
             state.big[sk] = (record.nonce, len(record.chunks))
     for offset, raw in enumerate(change.turns):
         sk = turn_sk(state.gen, state.transcript_epoch, change.first_turn_index + offset)
-        actions.append({"Put": {"TableName": table.name, "Item": _item(table, sid, sk, packed(raw), {}, item_ttl, staged, state.gen)}})
+        item = _item(table, sid, sk, packed(raw), {}, item_ttl, staged, state.gen)
+        actions.append({"Put": {"TableName": table.name, "Item": item}})
 
     if plan.ttl and live and (state.floor is None or state.floor < now + plan.ttl + plan.slack / 2):
         cleanup.refresh_ttl = item_ttl  # the oldest items would outlive the session by too little

@@ -75,7 +75,8 @@ def _read_body(
     total = meta.turn_count
     if total and last_turns != 0:
         first = 0 if last_turns is None else max(0, total - last_turns)
-        bounds = (turn_sk(state.gen, state.transcript_epoch, first), turn_sk(state.gen, state.transcript_epoch, total - 1))
+        epoch = state.transcript_epoch
+        bounds = (turn_sk(state.gen, epoch, first), turn_sk(state.gen, epoch, total - 1))
         items = list(table.query(session_id, between=bounds, newest_first=True, limit=total - first))
         if len(items) != total - first:
             raise _Torn(f"the transcript should hold turns {first}-{total - 1} but {len(items)} were found")

@@ -96,8 +96,9 @@ class MotoServer:
         """Forget every table and item (moto's ``POST /moto-api/reset``)."""
         if not self._started:
             raise RuntimeError("MotoServer.reset() needs a started server; call start() first")
-        request = urllib.request.Request(self.endpoint_url + "/moto-api/reset", data=b"", method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback http only
+        url = self.endpoint_url + "/moto-api/reset"  # always http://127.0.0.1:<port>
+        request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             response.read()
 
     def __enter__(self) -> MotoServer:

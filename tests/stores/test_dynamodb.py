@@ -160,12 +160,17 @@ async def test_overwriting_or_deleting_a_big_value_removes_its_old_chunks(
     session.delete("b")
     await save(store, session)
     after = set(sort_keys(store, "big", "c"))
-    assert after and not (after & before), "old chunks must be gone, new ones written"
+    assert after, "the new value's chunks were written"
+    assert not (after & before), "the old chunks are gone"
     loaded = await store.load("big")
-    assert loaded is not None and loaded.get("a") == random_text(800_000, seed=5) and loaded.get("b") is None
+    assert loaded is not None
+    assert loaded.get("a") == random_text(800_000, seed=5)
+    assert loaded.get("b") is None
 
 
-async def test_a_commit_over_the_transaction_limit_is_refused_whole(make_dynamodb: Callable[..., DynamoDBStore]) -> None:
+async def test_a_commit_over_the_transaction_limit_is_refused_whole(
+    make_dynamodb: Callable[..., DynamoDBStore],
+) -> None:
     store = make_dynamodb()
     session = Session("many")
     for i in range(120):
@@ -196,11 +201,14 @@ async def test_a_corrupt_turn_item_is_reported_for_that_session_only(
     )
     with pytest.raises(CorruptSession) as caught:
         await store.load("bad")
-    assert caught.value.session_id == "bad" and "turn" in str(caught.value)
+    assert caught.value.session_id == "bad"
+    assert "turn" in str(caught.value)
     last = await store.load("bad", last_turns=1)  # the intact turn is still readable
-    assert last is not None and [t.prompt for t in last.turns] == ["two"]
+    assert last is not None
+    assert [t.prompt for t in last.turns] == ["two"]
     good = await store.load("good")
-    assert good is not None and [t.prompt for t in good.turns] == ["one", "two"]
+    assert good is not None
+    assert [t.prompt for t in good.turns] == ["one", "two"]
 
 
 async def test_a_missing_turn_item_is_corruption_not_a_shorter_transcript(
@@ -235,8 +243,11 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     assert len(items_of(store, "reused")) > 1
     fresh = await save(store, Session("reused", user_id="u"))
     loaded = await store.load("reused")
-    assert loaded is not None and loaded.version == 1 == fresh.version
-    assert loaded.keys() == [] and loaded.namespaces() == [] and loaded.turn_count == 0
+    assert loaded is not None
+    assert loaded.version == 1 == fresh.version
+    assert loaded.keys() == []
+    assert loaded.namespaces() == []
+    assert loaded.turn_count == 0
     assert sort_keys(store, "reused", "v") == sort_keys(store, "reused", "t") == sort_keys(store, "reused", "c") == []
 
     loaded.set("new", 1)
@@ -246,7 +257,10 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     assert items_of(store, "reused") == [], "a deleted session leaves no item behind"
     again = await save(store, Session("reused", user_id="u"))
     reloaded = await store.load("reused")
-    assert reloaded is not None and reloaded.keys() == [] and reloaded.turn_count == 0 and again.version == 1
+    assert reloaded is not None
+    assert reloaded.keys() == []
+    assert reloaded.turn_count == 0
+    assert again.version == 1
 
 
 async def test_clearing_the_transcript_is_one_small_write_and_old_turns_are_purged(
@@ -261,12 +275,15 @@ async def test_clearing_the_transcript_is_one_small_write_and_old_turns_are_purg
     session.namespace("crewai")["x"] = 1
     await save(store, session)
     loaded = await store.load("long", last_turns=0)
-    assert loaded is not None and loaded.turn_count == 270
+    assert loaded is not None
+    assert loaded.turn_count == 270
     loaded.clear(transcript=True)  # 270 turns would never fit one transaction as deletes
     loaded.append_turn(sample_turn("fresh"))
     await save(store, loaded)
     final = await store.load("long")
-    assert final is not None and [t.prompt for t in final.turns] == ["fresh"] and final.namespaces() == []
+    assert final is not None
+    assert [t.prompt for t in final.turns] == ["fresh"]
+    assert final.namespaces() == []
     assert len(sort_keys(store, "long", "t")) == 1
     assert sort_keys(store, "long", "v") == []
 
@@ -338,9 +355,10 @@ async def test_a_missing_table_is_a_clear_error_naming_setup(endpoint: str) -> N
     store = DynamoDBStore(endpoint_url=endpoint, table_name="not-made-yet")
     try:
         for call in (store.load("s"), store.commit(Session("s").change()), store.list_sessions("u")):
-            with pytest.raises(TableMissing, match="not-made-yet.*store setup") as caught:
+            with pytest.raises(TableMissing, match=r"not-made-yet.*store setup") as caught:
                 await call
-            assert isinstance(caught.value, StoreUnavailable) and isinstance(caught.value, ConfigError)
+            assert isinstance(caught.value, StoreUnavailable)
+            assert isinstance(caught.value, ConfigError)
     finally:
         await store.aclose()
 
@@ -352,7 +370,8 @@ async def test_setup_is_idempotent_and_enables_ttl(endpoint: str) -> None:
         assert await store.setup() is True
         assert await store.setup() is False
         ttl = store.client.describe_time_to_live(TableName="fresh")["TimeToLiveDescription"]
-        assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "ttl"
+        assert ttl["TimeToLiveStatus"] == "ENABLED"
+        assert ttl["AttributeName"] == "ttl"
         table = store.client.describe_table(TableName="fresh")["Table"]
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
         assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-user"]
@@ -394,13 +413,14 @@ async def test_options_come_from_settings(monkeypatch: pytest.MonkeyPatch, endpo
     store = open_store(load_settings().session)
     try:
         assert isinstance(store, DynamoDBStore)
-        assert store._ttl == 30 and store._plan.chunk_size == 100_000
+        assert store._ttl == 30
+        assert store._plan.chunk_size == 100_000
         await save(store, Session("from-env"))
         assert await store.load("from-env") is not None
     finally:
         await store.aclose()
     monkeypatch.setenv("AK_SESSION__DYNAMODB__TABLE", "typo")
-    with pytest.raises(ConfigError, match="AK_SESSION__DYNAMODB__TABLE.*TABLE_NAME"):
+    with pytest.raises(ConfigError, match=r"AK_SESSION__DYNAMODB__TABLE.*TABLE_NAME"):
         open_store(load_settings().session)
 
 
