@@ -12,14 +12,23 @@ moto handles requests on several threads but its DynamoDB backend takes no lock:
 transaction restores a copy of the whole table taken before it began, wiping out any write that
 another thread made meanwhile. Real DynamoDB isolates transactions, so this server lets one
 request at a time into moto (``serialize=True``, the default) to behave like it.
+
+moto also makes each transaction undoable by deep-copying every table it touches, whole, and
+putting the copy back on failure: a commit to a table of 10,000 items then takes seconds, which
+hides what a store's commit really costs. The server patches that (once per process, while it
+serializes requests) to snapshot and restore only the items the transaction names.
+
+moto keeps its state per process, not per server: every ``MotoServer`` in one process sees the
+same tables, and ``reset()`` on any of them empties all of them.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable
-from types import TracebackType
+from types import ModuleType, SimpleNamespace, TracebackType
 from typing import Any
 
 from agentkernel._optional import require
@@ -73,6 +82,8 @@ class MotoServer:
                 self._server_ready_event.set()
                 self._server.serve_forever()
 
+        if serialize:
+            _install_lean_transactions()
         self._server: Any = _Server(ip_address="127.0.0.1", port=0, verbose=False)
         self._started = False
         self.endpoint_url = ""
@@ -108,3 +119,78 @@ class MotoServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def _install_lean_transactions() -> None:
+    """Patch moto's DynamoDB transactions once per process (idempotent); see the module docstring."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        models = require("moto.dynamodb.models", extra="dev", feature="MotoServer")
+        _patch(models)
+        _installed = True
+
+
+def _patch(models: ModuleType) -> None:
+    backend_class = models.DynamoDBBackend
+    original = backend_class.transact_write_items
+
+    def no_table_copy(value: Any, memo: Any = None) -> Any:
+        # moto copies whole tables here only to undo a failed transaction; the snapshot below
+        # replaces that, so the "copy" may be the table itself.
+        if isinstance(value, models.Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    shim = SimpleNamespace(deepcopy=no_table_copy, copy=copy.copy)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshots = _snapshot(self, transact_items)
+        setattr(models, "copy", shim)  # noqa: B010 - the module global moto's code reads
+        try:
+            original(self, transact_items)
+        except BaseException:
+            _restore(snapshots)
+            raise
+        finally:
+            setattr(models, "copy", copy)  # noqa: B010
+
+    backend_class.transact_write_items = transact_write_items
+
+
+def _snapshot(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+    """(table, hash key, range key, deep copy of the item or None) for every item named."""
+    invalid = require("moto.dynamodb.exceptions", extra="dev", feature="MotoServer").MockValidationException
+    snapshots = []
+    for action in transact_items:
+        if len(action) != 1:
+            continue  # moto rejects it before changing anything
+        op_type, op = next(iter(action.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        attrs = op.get("Item", {}) if op_type == "Put" else op.get("Key", {})
+        try:
+            hash_key, range_key = backend.get_keys_value(table, attrs)
+        except invalid:  # a malformed key: moto reports it itself, having changed nothing
+            continue
+        snapshots.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
+    return snapshots
+
+
+def _restore(snapshots: list[tuple[Any, Any, Any, Any]]) -> None:
+    for table, hash_key, range_key, item in reversed(snapshots):
+        if range_key is None:
+            if item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+        elif item is None:
+            table.items.get(hash_key, {}).pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item

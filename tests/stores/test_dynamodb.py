@@ -467,3 +467,44 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# ------------------------------------------------------------------ cost
+async def test_appending_writes_only_new_items_and_loading_the_last_n_reads_only_n(
+    make_dynamodb: Callable[..., DynamoDBStore],
+) -> None:
+    store = make_dynamodb()
+    session = Session("history")
+    for _ in range(3):
+        for i in range(60):
+            session.append_turn(sample_turn(f"t{i}"))
+        await save(store, session)
+    written: list[int] = []
+    read: list[int] = []
+    events = store.client.meta.events
+    events.register("provide-client-params.dynamodb.TransactWriteItems",
+                    lambda params, **_: written.append(len(params["TransactItems"])))
+    events.register("after-call.dynamodb.Query", lambda parsed, **_: read.append(len(parsed.get("Items", []))))
+
+    loaded = await store.load("history", last_turns=3)
+    assert loaded is not None
+    assert [t.index for t in loaded.turns] == [177, 178, 179]
+    assert sum(read) == 3, "only the three newest turn items may be read"
+    loaded.append_turn(sample_turn("new"))
+    loaded.set("k", 1)
+    await save(store, loaded)
+    assert written == [3], "one turn, one value and the header; no earlier turn rewritten"
+
+
+def test_moto_server_serves_loopback_and_resets(aws_env: None) -> None:
+    server = MotoServer()
+    with server:
+        endpoint = server.endpoint_url
+        assert endpoint.startswith("http://127.0.0.1:")
+        server.reset()
+        assert setup(DynamoDBOptions(endpoint_url=endpoint)) is True
+        assert setup(DynamoDBOptions(endpoint_url=endpoint)) is False
+        server.reset()
+        assert setup(DynamoDBOptions(endpoint_url=endpoint)) is True, "reset should have dropped the table"
+    with pytest.raises(RuntimeError, match="start"):
+        server.reset()
