@@ -181,13 +181,16 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         except BaseException:
             _forget_staged(table, sid, staged)
             raise
+    errors = boto_errors()
     try:
         table.client.transact_write_items(TransactItems=actions, ClientRequestToken=str(uuid.uuid4()))
-    except boto_errors().ClientError as exc:
+    except (errors.ClientError, errors.ConnectionError) as exc:
+        # DynamoDB answered no, or the request never left: the transaction did not apply, so
+        # the staged chunks are garbage. (After a read timeout it may have applied: keep them.)
         if staged:
             _forget_staged(table, sid, staged)
         if error_code(exc) == "TransactionCanceledException":
-            reasons = [reason.get("Code", "") for reason in exc.response.get("CancellationReasons", [])]
+            reasons = [reason.get("Code", "") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
                 raise SessionConflict(sid, change.expected_version, _actual_version(table, sid)) from None
         raise

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionTooLarge, StoreUnavailable
@@ -508,3 +509,27 @@ def test_moto_server_serves_loopback_and_resets(aws_env: None) -> None:
         assert setup(DynamoDBOptions(endpoint_url=endpoint)) is True, "reset should have dropped the table"
     with pytest.raises(RuntimeError, match="start"):
         server.reset()
+
+
+async def test_a_commit_cut_off_before_its_transaction_leaves_nothing_behind(
+    make_dynamodb: Callable[..., DynamoDBStore],
+) -> None:
+    store = make_dynamodb()
+    session = await save(store, Session("cut"))
+    session.set("big", random_text(1_000_000, seed=7))  # chunks are written before the transaction
+    session.append_turn(sample_turn("lost"))
+
+    def connection_lost(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    store.client.meta.events.register("before-send.dynamodb.TransactWriteItems", connection_lost)
+    with pytest.raises(StoreUnavailable, match="could not commit"):
+        await store.commit(session.change())
+    store.client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", connection_lost)
+
+    assert sort_keys(store, "cut", "c") == [], "staged chunks of a failed commit are deleted again"
+    stored = await store.load("cut")
+    assert stored is not None
+    assert stored.version == 1
+    assert stored.get("big") is None
+    assert stored.turn_count == 0
