@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentkernel.errors import CorruptSession
+from agentkernel.errors import CorruptSession, StoreUnavailable
 from agentkernel.session import Session, SessionChange, SessionMeta
 from agentkernel.stores.base import SessionPage
 from agentkernel.stores.dynamodb_client import boto_errors, error_code, make_client, translate
@@ -53,7 +53,9 @@ class DynamoDBOptions(BaseModel):
     )
     region: str = Field(default="us-east-1", min_length=1, description="AWS region of the table.")
     endpoint_url: str | None = Field(
-        default=None, description="Endpoint of a local or compatible server, e.g. http://127.0.0.1:8000."
+        default=None,
+        pattern=r"^https?://[^\s/]+",
+        description="Endpoint of a local or compatible server, e.g. http://127.0.0.1:8000.",
     )
     chunk_size: int = Field(
         default=350_000, ge=1024, le=390_000, description="Bytes per item when a record is split (items hold 400 KB)."
@@ -199,7 +201,11 @@ class DynamoDBStore:
         except CorruptSession:
             logger.warning("deleted session %s had a malformed header; its other items stay behind", session_id)
             return True
-        table.purge(session_id, gen_prefix(state.gen))
+        try:
+            table.purge(session_id, gen_prefix(state.gen))
+        except (self._errors.ClientError, self._errors.BotoCoreError, StoreUnavailable) as exc:
+            # The session is gone already (its header was); the rest is never read again.
+            logger.warning("deleted session %s, but not all of its items yet: %s", session_id, exc)
         return not state.expired(table.clock())
 
     async def list_sessions(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> SessionPage:

@@ -420,6 +420,10 @@ async def test_options_come_from_settings(monkeypatch: pytest.MonkeyPatch, endpo
         assert await store.load("from-env") is not None
     finally:
         await store.aclose()
+    monkeypatch.setenv("AK_SESSION__DYNAMODB__ENDPOINT_URL", "127.0.0.1:8000")
+    with pytest.raises(ConfigError, match="AK_SESSION__DYNAMODB__ENDPOINT_URL"):
+        open_store(load_settings().session)
+    monkeypatch.setenv("AK_SESSION__DYNAMODB__ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AK_SESSION__DYNAMODB__TABLE", "typo")
     with pytest.raises(ConfigError, match=r"AK_SESSION__DYNAMODB__TABLE.*TABLE_NAME"):
         open_store(load_settings().session)
@@ -533,3 +537,26 @@ async def test_a_commit_cut_off_before_its_transaction_leaves_nothing_behind(
     assert stored.version == 1
     assert stored.get("big") is None
     assert stored.turn_count == 0
+
+
+async def test_a_delete_whose_cleanup_fails_still_deletes_the_session(
+    make_dynamodb: Callable[..., DynamoDBStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    store = make_dynamodb()
+    session = Session("half")
+    session.set("k", "v")
+    await save(store, session)
+
+    def connection_lost(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    store.client.meta.events.register("before-send.dynamodb.BatchWriteItem", connection_lost)
+    assert await store.delete("half") is True
+    store.client.meta.events.unregister("before-send.dynamodb.BatchWriteItem", connection_lost)
+    assert "not all of its items" in caplog.text
+    assert await store.load("half") is None
+    fresh = await save(store, Session("half"))
+    reloaded = await store.load("half")
+    assert reloaded is not None
+    assert reloaded.get("k") is None
+    assert fresh.version == 1
