@@ -54,7 +54,9 @@ class MotoServer:
     """moto's ``ThreadedMotoServer`` on ``127.0.0.1`` and a free port.
 
     Args:
-        serialize: Let one request at a time into moto (see the module docstring).
+        serialize: Let one request at a time into moto, and make its transactions undo only
+            their own items (see the module docstring). The latter patch stays in place for the
+            rest of the process, so keep the default unless you test moto itself.
 
     Attributes:
         endpoint_url: ``http://127.0.0.1:<port>`` once started.
