@@ -323,7 +323,7 @@ class DynamoDBStore:
     # -------------------------------------------------------------- lifecycle
     async def aclose(self) -> None:
         """Stop the worker threads and close the client if this store made it."""
-        self._executor.shutdown(wait=True)
+        await asyncio.to_thread(self._executor.shutdown, wait=True)  # lets calls still running finish
         if self._owns_client:
             self._table.client.close()
 
