@@ -33,10 +33,13 @@ from agentkernel.errors import CorruptSession
 __all__ = [
     "LEASE_SK",
     "META_SK",
+    "Item",
     "Packed",
+    "chunk_count",
     "chunk_prefix",
     "chunk_sk",
     "gen_prefix",
+    "namespace_prefix",
     "new_gen",
     "new_nonce",
     "pack",
