@@ -1,0 +1,370 @@
+"""The DynamoDB session store (``AK_SESSION__TYPE=dynamodb``, extra ``agentkernel[dynamodb]``).
+
+One table holds every session; the item layout is in :mod:`agentkernel.stores.dynamodb_items` and
+docs/stores.md. Reads are strongly consistent (listing, which uses a global secondary index, is
+not). A commit is one ``TransactWriteItems`` guarded by the header's version. boto3 is blocking, so
+every call runs on the store's own small thread pool, never on the event loop.
+
+The table is made once by :meth:`DynamoDBStore.setup` (or ``agentkernel store setup``); nothing is
+created on first use, and a missing table is an error that says so.
+
+Example:
+    >>> store = DynamoDBStore(table_name="agentkernel-sessions", region="eu-west-1")  # doctest: +SKIP
+    >>> await store.setup()  # once per table  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentkernel.errors import CorruptSession, StoreUnavailable
+from agentkernel.session import Session, SessionChange, SessionMeta
+from agentkernel.stores.base import SessionPage
+from agentkernel.stores.dynamodb_client import boto_errors, error_code, make_client, translate
+from agentkernel.stores.dynamodb_commit import CommitPlan, commit_change, run_cleanup
+from agentkernel.stores.dynamodb_items import LEASE_SK, META_SK, gen_prefix
+from agentkernel.stores.dynamodb_load import load_session, read_state
+from agentkernel.stores.dynamodb_setup import USER_INDEX, setup_table
+from agentkernel.stores.dynamodb_table import Table
+from agentkernel.stores.paging import decode_cursor, encode_cursor
+
+__all__ = ["DynamoDBOptions", "DynamoDBStore", "setup"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class DynamoDBOptions(BaseModel):
+    """Options of the DynamoDB store (``AK_SESSION__DYNAMODB__*``). Credentials come from boto3's chain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table_name: str = Field(
+        default="agentkernel-sessions", min_length=3, max_length=255, description="The table (made by `setup`)."
+    )
+    region: str = Field(default="us-east-1", min_length=1, description="AWS region of the table.")
+    endpoint_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+",
+        description="Endpoint of a local or compatible server, e.g. http://127.0.0.1:8000.",
+    )
+    chunk_size: int = Field(
+        default=350_000, ge=1024, le=390_000, description="Bytes per item when a record is split (items hold 400 KB)."
+    )
+    compress_over: int = Field(
+        default=4096, ge=0, description="Records longer than this many bytes are zlib-compressed when that helps."
+    )
+    cleanup_slack: int = Field(
+        default=7 * 86400,
+        ge=0,
+        description="Seconds DynamoDB's per-item TTL runs past a session's expiry (at least twice AK_SESSION__TTL).",
+    )
+    connect_timeout: float = Field(default=3.0, gt=0, description="Seconds to wait for a connection.")
+    read_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a response.")
+    max_attempts: int = Field(default=4, ge=1, le=10, description="Tries per request, boto3's retries included.")
+    max_pool_connections: int = Field(default=16, ge=1, le=256, description="Connections and worker threads.")
+
+
+class DynamoDBStore:
+    """Sessions in one DynamoDB table.
+
+    Args:
+        table_name: The table.
+        region: Its AWS region.
+        endpoint_url: A local or compatible endpoint (``None``: AWS).
+        ttl: Seconds of inactivity after which a session reads as absent (0: never).
+        client: A boto3 DynamoDB client to use instead of making one (it stays the caller's).
+        chunk_size: Bytes per item when a record is split.
+        compress_over: Records longer than this are compressed when that helps.
+        cleanup_slack: Seconds the per-item ``ttl`` attribute runs past the session's expiry.
+        connect_timeout: Seconds to wait for a connection.
+        read_timeout: Seconds to wait for a response.
+        max_attempts: Tries per request (boto3's standard retry mode).
+        max_pool_connections: Connections, and threads running boto3 calls.
+        clock: Time source, for tests.
+
+    Raises:
+        MissingDependency: boto3 is not installed.
+    """
+
+    options_model = DynamoDBOptions
+
+    def __init__(
+        self,
+        *,
+        table_name: str = "agentkernel-sessions",
+        region: str = "us-east-1",
+        endpoint_url: str | None = None,
+        ttl: float = 0,
+        client: Any = None,
+        chunk_size: int = 350_000,
+        compress_over: int = 4096,
+        cleanup_slack: int = 7 * 86400,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        max_attempts: int = 4,
+        max_pool_connections: int = 16,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._errors = boto_errors()  # raises MissingDependency without boto3
+        self._owns_client = client is None
+        if client is None:
+            client = make_client(
+                region=region,
+                endpoint_url=endpoint_url,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                max_attempts=max_attempts,
+                max_pool_connections=max_pool_connections,
+            )
+        self._region = region
+        self._ttl = ttl
+        self._table = Table(client, table_name, clock=clock)
+        self._plan = CommitPlan(
+            ttl=ttl, slack=max(float(cleanup_slack), 2.0 * ttl), chunk_size=chunk_size, compress_over=compress_over
+        )
+        self._executor = ThreadPoolExecutor(max_workers=max_pool_connections, thread_name_prefix="agentkernel-dynamodb")
+
+    @classmethod
+    def from_options(cls, options: DynamoDBOptions, *, ttl: float) -> DynamoDBStore:
+        """Build from validated settings."""
+        return cls(ttl=ttl, **options.model_dump())
+
+    @property
+    def client(self) -> Any:
+        """The boto3 DynamoDB client."""
+        return self._table.client
+
+    @property
+    def table_name(self) -> str:
+        """The table's name."""
+        return self._table.name
+
+    async def _run(self, action: str, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking table operation on the pool; boto errors become ``StoreUnavailable``."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            raise translate(exc, action=action, table_name=self._table.name, region=self._region) from exc
+
+    # ------------------------------------------------------------------ setup
+    async def setup(self, *, wait_seconds: int = 300) -> bool:
+        """Create the table, its index and TTL if missing (idempotent). Returns whether it was created.
+
+        Raises:
+            ConfigError: a table of that name exists with another layout.
+            StoreUnavailable: DynamoDB could not be reached or refused (e.g. no permission).
+        """
+        create = functools.partial(setup_table, wait_seconds=wait_seconds)
+        return await self._run("create the table", create, self._table.client, self._table.name)
+
+    # --------------------------------------------------------------- sessions
+    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
+        """See :meth:`SessionStore.load`."""
+        read = functools.partial(load_session, last_turns=last_turns)
+        return await self._run("load a session", read, self._table, session_id)
+
+    async def commit(self, change: SessionChange) -> None:
+        """See :meth:`SessionStore.commit`.
+
+        Raises:
+            SessionConflict: the stored version differs; nothing was written.
+            CommitTooLarge: more than 100 items in one commit (a ``SessionTooLarge``).
+            StoreUnavailable: DynamoDB failed; the change was applied whole or not at all.
+        """
+        cleanup = await self._run("commit a change", commit_change, self._table, change, self._plan)
+        await asyncio.get_running_loop().run_in_executor(self._executor, run_cleanup, self._table, cleanup)
+
+    async def delete(self, session_id: str) -> bool:
+        """See :meth:`SessionStore.delete`. The header goes first (atomic); the rest follows."""
+        return await self._run("delete a session", self._delete, session_id)
+
+    def _delete(self, session_id: str) -> bool:
+        table = self._table
+        old = table.client.delete_item(
+            TableName=table.name, Key=table.key(session_id, META_SK), ReturnValues="ALL_OLD"
+        ).get("Attributes")
+        if old is None:
+            return False
+        try:
+            state = read_state(table, session_id, old)
+        except CorruptSession:
+            logger.warning("deleted session %s had a malformed header; its other items stay behind", session_id)
+            return True
+        try:
+            table.purge(session_id, gen_prefix(state.gen))
+        except (self._errors.ClientError, self._errors.BotoCoreError, StoreUnavailable) as exc:
+            # The session is gone already (its header was); the rest is never read again.
+            logger.warning("deleted session %s, but not all of its items yet: %s", session_id, exc)
+        return not state.expired(table.clock())
+
+    async def list_sessions(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> SessionPage:
+        """See :meth:`SessionStore.list_sessions`.
+
+        Reads the ``by-user`` index, which DynamoDB updates shortly after a commit (eventually
+        consistent): a session committed a moment ago may be missing or in its old place.
+        """
+        after = decode_cursor(cursor)
+        return await self._run("list sessions", self._list, user_id, limit, after)
+
+    def _list(self, user_id: str, limit: int, after: tuple[float, str] | None) -> SessionPage:
+        table = self._table
+        kwargs: dict[str, Any] = {
+            "TableName": table.name,
+            "IndexName": USER_INDEX,
+            "KeyConditionExpression": "uid = :uid",
+            "ExpressionAttributeValues": {":uid": {"S": user_id}},
+            "ScanIndexForward": False,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {
+                "uid": {"S": user_id},
+                "upd": {"N": repr(after[0])},
+                **table.key(after[1], META_SK),
+            }
+        found: list[SessionMeta] = []
+        now = table.clock()
+        while len(found) <= limit:
+            kwargs["Limit"] = limit + 1 - len(found)
+            page = table.client.query(**kwargs)
+            for item in page.get("Items", []):
+                if "exp" in item and float(item["exp"]["N"]) <= now:
+                    continue
+                session_id = item["pk"]["S"]
+                try:
+                    found.append(SessionMeta.from_record(item.get("rec", {}).get("S", ""), session_id=session_id))
+                except CorruptSession as exc:
+                    logger.warning("listing skips session %s: %s", session_id, exc)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        shown = found[:limit]
+        more = len(found) > limit and bool(shown)
+        return SessionPage(shown, encode_cursor(shown[-1].updated_at, shown[-1].id) if more else None)
+
+    # ----------------------------------------------------------------- leases
+    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        """See :meth:`SessionStore.acquire_lease`. Expiry is judged by the callers' clocks."""
+        return await self._run("take a lease", self._acquire, session_id, token, ttl)
+
+    def _acquire(self, session_id: str, token: str, ttl: float) -> bool:
+        table = self._table
+        now = table.clock()
+        return self._conditional(
+            table.client.put_item,
+            TableName=table.name,
+            Item={
+                **table.key(session_id, LEASE_SK),
+                "tok": {"S": token},
+                "lexp": {"N": repr(now + ttl)},
+                "ttl": {"N": str(int(now + ttl) + 3600)},
+            },
+            ConditionExpression="attribute_not_exists(pk) OR #lexp <= :now OR #tok = :tok",
+            ExpressionAttributeNames={"#lexp": "lexp", "#tok": "tok"},
+            ExpressionAttributeValues={":now": {"N": repr(now)}, ":tok": {"S": token}},
+        )
+
+    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        """See :meth:`SessionStore.renew_lease`."""
+        return await self._run("renew a lease", self._renew, session_id, token, ttl)
+
+    def _renew(self, session_id: str, token: str, ttl: float) -> bool:
+        table = self._table
+        now = table.clock()
+        return self._conditional(
+            table.client.update_item,
+            TableName=table.name,
+            Key=table.key(session_id, LEASE_SK),
+            UpdateExpression="SET #lexp = :exp, #ttl = :ttl",
+            ConditionExpression="#tok = :tok AND #lexp > :now",
+            ExpressionAttributeNames={"#lexp": "lexp", "#tok": "tok", "#ttl": "ttl"},
+            ExpressionAttributeValues={
+                ":now": {"N": repr(now)},
+                ":tok": {"S": token},
+                ":exp": {"N": repr(now + ttl)},
+                ":ttl": {"N": str(int(now + ttl) + 3600)},
+            },
+        )
+
+    async def release_lease(self, session_id: str, token: str) -> bool:
+        """See :meth:`SessionStore.release_lease`."""
+        return await self._run("release a lease", self._release, session_id, token)
+
+    def _release(self, session_id: str, token: str) -> bool:
+        table = self._table
+        return self._conditional(
+            table.client.delete_item,
+            TableName=table.name,
+            Key=table.key(session_id, LEASE_SK),
+            ConditionExpression="#tok = :tok",
+            ExpressionAttributeNames={"#tok": "tok"},
+            ExpressionAttributeValues={":tok": {"S": token}},
+        )
+
+    def _conditional(self, call: Callable[..., Any], **kwargs: Any) -> bool:
+        try:
+            call(**kwargs)
+        except self._errors.ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # -------------------------------------------------------------- lifecycle
+    async def aclose(self) -> None:
+        """Stop the worker threads and close the client if this store made it."""
+        await asyncio.to_thread(self._executor.shutdown, wait=True)  # lets calls still running finish
+        if self._owns_client:
+            self._table.client.close()
+
+    async def __aenter__(self) -> DynamoDBStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def setup(options: DynamoDBOptions | None = None, *, client: Any = None, wait_seconds: int = 300) -> bool:
+    """Create the store's table (blocking): for scripts and the ``agentkernel store setup`` command.
+
+    Args:
+        options: Table, region and endpoint (defaults: ``DynamoDBOptions()``).
+        client: A boto3 DynamoDB client to use instead of making one.
+        wait_seconds: How long to wait for the table to become active.
+
+    Returns:
+        Whether the table was created (``False``: it was there already).
+
+    Raises:
+        ConfigError: a table of that name exists with another layout.
+        StoreUnavailable: DynamoDB could not be reached or refused.
+    """
+    options = options or DynamoDBOptions()
+    errors = boto_errors()
+    own = client is None
+    if client is None:
+        client = make_client(
+            region=options.region,
+            endpoint_url=options.endpoint_url,
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            max_attempts=options.max_attempts,
+            max_pool_connections=options.max_pool_connections,
+        )
+    try:
+        return setup_table(client, options.table_name, wait_seconds=wait_seconds)
+    except (errors.ClientError, errors.BotoCoreError) as exc:
+        raise translate(exc, action="create the table", table_name=options.table_name, region=options.region) from exc
+    finally:
+        if own:
+            client.close()

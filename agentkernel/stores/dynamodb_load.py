@@ -1,0 +1,96 @@
+"""Reading one session from the DynamoDB table, as one consistent version.
+
+A session is several items, read by a few strongly consistent requests: the header, the values of
+the current generation, the newest turns, and the chunks of big records. A commit landing between
+those requests could mix two versions, so the header is read again at the end; if the version
+moved, the read starts over. An item that is missing or unreadable while the version stands still
+is corruption, reported for that session only.
+"""
+
+from __future__ import annotations
+
+from agentkernel.errors import CorruptSession, StoreUnavailable
+from agentkernel.session import Session, SessionMeta
+from agentkernel.stores.dynamodb_items import Item, chunk_count, chunk_prefix, turn_sk, unpack, value_prefix
+from agentkernel.stores.dynamodb_table import MetaState, Table
+
+__all__ = ["load_session", "read_state"]
+
+_ATTEMPTS = 5
+
+
+class _Torn(Exception):
+    """An item the header refers to is missing: a commit moved on, or the session is damaged."""
+
+
+def read_state(table: Table, session_id: str, item: Item) -> MetaState:
+    """The header's bookkeeping, or :class:`CorruptSession` if it is malformed."""
+    try:
+        return MetaState.from_item(item)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CorruptSession(session_id, f"header item is malformed: {exc!r}") from None
+
+
+def load_session(table: Table, session_id: str, *, last_turns: int | None) -> Session | None:
+    """Load a session (or ``None`` if absent or expired); see :meth:`SessionStore.load`."""
+    for _ in range(_ATTEMPTS):
+        item = table.get_meta(session_id)
+        if item is None:
+            return None
+        state = read_state(table, session_id, item)
+        if state.expired(table.clock()):
+            return None
+        meta = SessionMeta.from_record(state.record, session_id=session_id)
+        torn: _Torn | None = None
+        try:
+            values, turns = _read_body(table, session_id, state, meta, last_turns)
+        except _Torn as exc:
+            torn = exc
+        check = table.get_meta(session_id, projection=("ver", "gen"))
+        if check is None or check["ver"]["N"] != str(state.version) or check["gen"]["S"] != state.gen:
+            continue  # a commit or delete landed while reading: read again
+        if torn is not None:
+            raise CorruptSession(session_id, str(torn))
+        return Session.restore(meta, values, turns)
+    raise StoreUnavailable(
+        f"session {session_id!r} changed during each of {_ATTEMPTS} reads in a row; retry the load"
+    )
+
+
+def _read_body(
+    table: Table, session_id: str, state: MetaState, meta: SessionMeta, last_turns: int | None
+) -> tuple[dict[str, dict[str, str]], list[str]]:
+    values: dict[str, dict[str, str]] = {}
+    for item in table.query(session_id, prefix=value_prefix(state.gen)):
+        try:
+            namespace, key, epoch = item["ns"]["S"], item["k"]["S"], int(item["e"]["N"])
+        except (KeyError, ValueError) as exc:
+            raise CorruptSession(session_id, f"value item {item['sk']['S']} is malformed: {exc!r}") from None
+        if epoch != state.epoch(namespace):
+            continue  # left over from before the namespace was cleared
+        raw = unpack(item, _chunks(table, session_id, state, item), session_id=session_id, what="value")
+        values.setdefault(namespace, {})[key] = raw
+
+    turns: list[str] = []
+    total = meta.turn_count
+    if total and last_turns != 0:
+        first = 0 if last_turns is None else max(0, total - last_turns)
+        epoch = state.transcript_epoch
+        bounds = (turn_sk(state.gen, epoch, first), turn_sk(state.gen, epoch, total - 1))
+        items = list(table.query(session_id, between=bounds, newest_first=True, limit=total - first))
+        if len(items) != total - first:
+            raise _Torn(f"the transcript should hold turns {first}-{total - 1} but {len(items)} were found")
+        for item in reversed(items):
+            turns.append(unpack(item, _chunks(table, session_id, state, item), session_id=session_id, what="turn"))
+    return values, turns
+
+
+def _chunks(table: Table, session_id: str, state: MetaState, item: Item) -> list[bytes]:
+    count = chunk_count(item)
+    if not count:
+        return []
+    nonce = item.get("cn", {}).get("S", "")
+    chunks = [bytes(c["d"]["B"]) for c in table.query(session_id, prefix=chunk_prefix(state.gen, nonce))]
+    if len(chunks) != count:
+        raise _Torn(f"item {item['sk']['S']} has {len(chunks)} of its {count} chunks")
+    return chunks
