@@ -26,7 +26,7 @@ from agentkernel import InMemoryStore, Session, SessionStore
 from agentkernel.transcript import Message, Turn
 
 HISTORY = (10, 100, 1_000, 10_000)
-FILL_BATCH = 500
+FILL_BATCH = 50  # DynamoDB takes at most 100 items per transaction
 
 
 def make_turn(i: int) -> Turn:
