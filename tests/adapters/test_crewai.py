@@ -325,3 +325,16 @@ async def test_a_streaming_crew_runs_with_task_steps_and_is_left_unchanged() -> 
     assert events[-1].turn is not None
     assert events[-1].turn.output == "streamed answer"
     assert crew.stream is True
+
+
+def test_the_example_runs_offline(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "XDG_", "AK_"))}
+    env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=os.pathsep.join(sys.path))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "crewai_agent.py")],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "concierge> Hello! What should I call you?" in done.stdout
+    assert "concierge> Of course, Ada. What shall we plan?" in done.stdout
+    assert "crew record: 2 runs kept" in done.stdout
