@@ -252,10 +252,43 @@ def test_quiet_crewai_sets_defaults_but_keeps_the_users_choice(monkeypatch: pyte
     assert os.environ["CREWAI_TESTING"] == "true"
 
 
-def test_telemetry_is_off_under_the_kernel() -> None:
+async def test_the_adapter_turns_telemetry_off_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
     from crewai.telemetry import Telemetry
 
+    for name in (*CREWAI_DEFAULTS, "CREWAI_DISABLE_TRACKING", "OTEL_SDK_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(environment, "_done", False)
+    assert not Telemetry._is_telemetry_disabled()
+    await reject_runner().run(one_agent_crew(lambda texts: "ok"), Session(), "hi")
     assert Telemetry._is_telemetry_disabled()
+    assert {name: os.environ[name] for name in CREWAI_DEFAULTS} == CREWAI_DEFAULTS
+
+
+def test_run_copies_have_tracing_off_unless_asked_for() -> None:
+    from agentkernel_crewai.crews import build_crew
+
+    crew = one_agent_crew(lambda texts: "ok")
+    assert build_crew(crew, tracing=None, on_task=print).tracing is False
+    assert build_crew(crew, tracing=True, on_task=print).tracing is True
+    assert build_crew(crew.agents[0], tracing=None, on_task=print).tracing is False
+    crew.tracing = True
+    assert build_crew(crew, tracing=None, on_task=print).tracing is True
+
+
+def test_importing_the_adapter_and_recognizing_other_objects_imports_no_crewai() -> None:
+    code = (
+        "import sys\n"
+        "from agentkernel_crewai import CrewAIAdapter\n"
+        "assert not CrewAIAdapter().recognizes(object())\n"
+        "assert not CrewAIAdapter().recognizes('crew')\n"
+        "print('crewai' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"
 
 
 def test_scripted_llm_hands_conversation_lines_to_respond() -> None:
@@ -314,7 +347,7 @@ def test_runs_write_nothing_else_into_home_and_telemetry_is_off(tmp_path: Path) 
     assert all(path.startswith(CREWAI_OWN) for path in written), written
     # crewai's per-project storage (the latest kickoff's task outputs) went to the data dir.
     assert list(data.rglob("latest_kickoff_task_outputs.db")), sorted(data.rglob("*"))
-    assert "Tracing" not in done.stdout, done.stdout  # no trace prompt or tracing notice
+    assert "Trac" not in done.stdout, done.stdout  # no trace prompt, no tracing notice
 
 
 async def test_a_streaming_crew_runs_with_task_steps_and_is_left_unchanged() -> None:
