@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -371,3 +372,29 @@ def test_the_example_runs_offline(tmp_path: Path) -> None:
     assert "concierge> Hello! What should I call you?" in done.stdout
     assert "concierge> Of course, Ada. What shall we plan?" in done.stdout
     assert "crew record: 2 runs kept" in done.stdout
+
+
+async def test_each_task_is_streamed_as_it_finishes(crewai: ModuleType) -> None:
+    first_step_seen = threading.Event()
+    calls: list[int] = []
+
+    def respond(texts: list[str]) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            return "one"
+        # The second task answers only once the consumer has the first task's step.
+        return "two" if first_step_seen.wait(timeout=60) else "the first step was not streamed in time"
+
+    member = crewai.Agent(role="r", goal="g", backstory="b", llm=scripted_llm(respond))
+    crew = crewai.Crew(
+        agents=[member],
+        tasks=[crewai.Task(description=f"Step {n}.", expected_output="x", agent=member) for n in (1, 2)],
+    )
+    events = []
+    async for event in reject_runner().stream(crew, Session(), "go"):
+        events.append(event)
+        if event.type == "step":
+            first_step_seen.set()
+    assert [e.type for e in events] == ["step", "step", "turn"]
+    assert events[-1].turn is not None
+    assert events[-1].turn.output == "two"

@@ -82,14 +82,17 @@ class CrewAIAdapter:
         """Like :meth:`run`, yielding a ``step`` event per finished task, then the ``result``."""
         quiet_crewai()
         loop = asyncio.get_running_loop()
-        finished: asyncio.Queue[Step] = asyncio.Queue()
+        finished: asyncio.Queue[Step | None] = asyncio.Queue()  # None: the crew is done
         clock = [time.time()]
 
-        def on_task(output: TaskOutput) -> None:  # runs on CrewAI's thread
-            step = _task_step(output, started=clock[0])
-            clock[0] = step.ended_at or clock[0]
+        def post(step: Step | None) -> None:  # from CrewAI's threads
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens any more
                 loop.call_soon_threadsafe(finished.put_nowait, step)
+
+        def on_task(output: TaskOutput) -> None:
+            step = _task_step(output, started=clock[0])
+            clock[0] = step.ended_at or clock[0]
+            post(step)
 
         inputs = crew_inputs(
             context.history_messages(), context.messages, context.prompt, context.options.get("inputs")
@@ -97,32 +100,23 @@ class CrewAIAdapter:
         tracing = context.options.get("tracing")
 
         def kickoff() -> CrewOutput:  # on a worker thread, in a copy of this task's context
-            crew = build_crew(agent, tracing=tracing, on_task=on_task)
-            return cast("CrewOutput", crew.kickoff(inputs=inputs))  # build_crew turns crew streaming off
+            try:
+                crew = build_crew(agent, tracing=tracing, on_task=on_task)
+                return cast("CrewOutput", crew.kickoff(inputs=inputs))  # build_crew turned streaming off
+            finally:
+                post(None)
 
         job = asyncio.ensure_future(asyncio.to_thread(kickoff))
         job.add_done_callback(_retrieve)
         steps: list[Step] = []
         try:
-            while not job.done() or not finished.empty():
-                if finished.empty():
-                    waiter = asyncio.ensure_future(finished.get())
-                    try:
-                        await asyncio.wait({waiter, job}, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        if not waiter.done():
-                            waiter.cancel()
-                    if not waiter.done() or waiter.cancelled():
-                        continue
-                    step = waiter.result()
-                else:
-                    step = finished.get_nowait()
+            while (step := await finished.get()) is not None:
                 steps.append(step)
                 yield RunEvent(type="step", step=step)
-            output = job.result()
+            output = await job
         finally:
             if not job.done():
-                job.cancel()  # stops waiting; the crew's thread finishes on its own
+                job.cancel()  # stop waiting; the crew's thread finishes on its own, unheard
         self._remember(context, output, steps)
         yield RunEvent(
             type="result",
