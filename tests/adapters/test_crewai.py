@@ -398,3 +398,13 @@ async def test_each_task_is_streamed_as_it_finishes(crewai: ModuleType) -> None:
     assert [e.type for e in events] == ["step", "step", "turn"]
     assert events[-1].turn is not None
     assert events[-1].turn.output == "two"
+
+
+def test_public_api() -> None:
+    import agentkernel_crewai
+    import agentkernel_crewai.testing
+
+    assert sorted(agentkernel_crewai.__all__) == [
+        "AGENT_TASK", "CREWAI_DEFAULTS", "CrewAIAdapter", "DEFAULT_KEEP_RUNS", "quiet_crewai",
+    ]
+    assert sorted(agentkernel_crewai.testing.__all__) == ["ScriptedLLM", "message_texts"]
