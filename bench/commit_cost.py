@@ -26,6 +26,8 @@ from agentkernel import InMemoryStore, Session, SessionStore
 from agentkernel.transcript import Message, Turn
 
 HISTORY = (10, 100, 1_000, 10_000)
+WIRE = {"requests": 0, "bytes": 0}
+"""Requests and request bytes sent to DynamoDB: what the store does, whatever the server's speed."""
 FILL_BATCH = 50  # DynamoDB takes at most 100 items per transaction
 
 
@@ -76,8 +78,11 @@ async def measure(store: SessionStore, label: str, repeats: int) -> dict[str, fl
         # moto serves DynamoDB from this very process: keep the collector from walking its items.
         gc.collect()
         gc.freeze()
+        sent = dict(WIRE)
         times = [await commit_one(store, sid, n + r) for r in range(repeats)]
         results[f"commit@{n}"] = statistics.median(times)
+        results[f"requests@{n}"] = (WIRE["requests"] - sent["requests"]) / repeats
+        results[f"bytes@{n}"] = (WIRE["bytes"] - sent["bytes"]) / repeats
     await fill(store, f"bench-{label}-small", 20)
     results["load20@20"] = statistics.median(
         [await load_last(store, f"bench-{label}-small", 20) for _ in range(repeats)]
@@ -115,7 +120,14 @@ async def dynamodb_store() -> AsyncIterator[SessionStore]:
         os.environ.setdefault(name, value)
     with MotoServer() as server:
         store = DynamoDBStore.from_options(DynamoDBOptions(endpoint_url=server.endpoint_url), ttl=0)
-        await store.setup()  # type: ignore[attr-defined]
+        await store.setup()
+
+        def count(request: object, **_: object) -> None:
+            body = getattr(request, "body", b"") or b""
+            WIRE["requests"] += 1
+            WIRE["bytes"] += len(body)
+
+        store.client.meta.events.register("before-send.dynamodb", count)
         try:
             yield store
         finally:
@@ -157,6 +169,12 @@ async def main() -> int:
             f"{name:<9}{cells}{commit_ratio:>8.2f}{r['load20@20'] * 1e3:>10.3f}ms"
             f"{r['load20@10000'] * 1e3:>10.3f}ms{load_ratio:>8.2f}"
         )
+        if r[f"requests@{HISTORY[-1]}"]:
+            wire = "".join(f"{r[f'requests@{n}']:>6.1f}req {r[f'bytes@{n}']:>6.0f}B" for n in HISTORY)
+            print(
+                f"{'  wire':<9}{wire}  (per commit; ratio of bytes "
+                f"{r[f'bytes@{HISTORY[-1]}'] / r[f'bytes@{HISTORY[0]}']:.2f})"
+            )
     print(f"worst ratio {worst:.2f} (target <= 1.5)")
     return 0
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from agentkernel.stores.redis import RedisStore
-from agentkernel.testing.redis_server import RedisServer
+if TYPE_CHECKING:  # imported in the fixtures: the newest-crewai environment has no Redis driver
+    from agentkernel.stores.redis import RedisStore
+    from agentkernel.testing.redis_server import RedisServer
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +30,8 @@ def _clean_settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytes
 @pytest.fixture(scope="session")
 def shared_redis() -> Iterator[RedisServer]:
     """One real redis-server for the adapter and front-end suites that also run on Redis."""
+    from agentkernel.testing.redis_server import RedisServer
+
     with RedisServer() as server:
         yield server
 
@@ -35,6 +39,8 @@ def shared_redis() -> Iterator[RedisServer]:
 @pytest.fixture
 async def redis_store(shared_redis: RedisServer) -> AsyncIterator[RedisStore]:
     """An empty Redis store on the shared server."""
+    from agentkernel.stores.redis import RedisStore
+
     shared_redis.flushall()
     store = RedisStore.from_url(shared_redis.url)
     yield store

@@ -26,6 +26,7 @@ from agentkernel.errors import AgentRunError
 from agentkernel.runner import Runner
 from agentkernel.session import Session
 from agentkernel.settings import load_settings
+from agentkernel.stores.base import SessionStore
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel.testing import AdapterContract, AgentMaker, Respond
 
@@ -86,6 +87,14 @@ class TestCrewAIAdapter(AdapterContract):
     @pytest.fixture
     def make_agent(self) -> AgentMaker:
         return one_agent_crew
+
+
+class TestCrewAIAdapterOnRedis(TestCrewAIAdapter):
+    """The same contract with every session kept in a real Redis (main environment only)."""
+
+    @pytest.fixture
+    async def store(self, redis_store: SessionStore) -> SessionStore:
+        return redis_store
 
 
 class TestSingleAgent(AdapterContract):
@@ -309,6 +318,7 @@ quiet_crewai()  # as documented: before crewai is imported
 import crewai
 from crewai.telemetry import Telemetry
 from agentkernel import Runner, Session
+from agentkernel.stores.base import SessionStore
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel_crewai.testing import ScriptedLLM
 
