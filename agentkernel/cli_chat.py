@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from agentkernel.cli_loop import LoopThread
     from agentkernel.runner import Runner
+    from agentkernel.session import Session
     from agentkernel.transcript import Turn
 
 __all__ = ["Chat"]
@@ -66,12 +67,13 @@ class Chat:
         self.loop = loop
         self.user_id = user_id
         self.session_id = validate_session_id(session_id) if session_id else uuid.uuid4().hex
-        self.resumed = session_id is not None
+        self.resumed = False
         self.agent = runner.agents.get(agent).name if agent else ""
         self.interactive = interactive
         self.out = out
         self.err = err
         self.failed = False
+        self._open_line = False
 
     # ------------------------------------------------------------------ loop
     def start(self) -> int:
@@ -80,8 +82,10 @@ class Chat:
         Returns:
             The exit status: 0, 1 when a turn failed with piped input, 130 after Ctrl-C.
         """
+        existing = self._load(last_turns=0)
+        self.resumed = existing is not None
         if not self.agent:
-            self.agent = self._last_agent() or self.runner.agents.names()[0]
+            self.agent = self._last_agent(existing) or self.runner.agents.names()[0]
         if self.interactive:
             _enable_line_editing()
             self._banner()
@@ -106,7 +110,7 @@ class Chat:
                     continue
                 self._ask(line)
             except KeyboardInterrupt:
-                self._write("\n")
+                self._end_line()
                 if not self.interactive:
                     return INTERRUPTED
                 self.err.print("interrupted: that answer was not saved", style="yellow")
@@ -114,7 +118,7 @@ class Chat:
     def _banner(self) -> None:
         state = "resumed" if self.resumed else "new"
         self.out.print(
-            f"agentkernel chat - {state} session {self.session_id} (user {self.user_id}); "
+            f"agentkernel chat: {state} session {self.session_id} (user {self.user_id}); "
             f"agents: {', '.join(self.runner.agents.names())}",
             style="bold",
         )
@@ -131,7 +135,7 @@ class Chat:
         try:
             turn = self.loop.run(self._stream(prompt))
         except AgentRunError as exc:
-            self._write("\n")
+            self._end_line()
             self._error(str(exc))
             return
         except AgentKernelError as exc:
@@ -147,7 +151,7 @@ class Chat:
             if event.type == "delta":
                 if not started and self.interactive:
                     self._write(f"{self.agent}> ")
-                started = True
+                started = self._open_line = True
                 self._write(event.text)
             elif event.type == "turn" and event.turn is not None:
                 final = event.turn
@@ -158,6 +162,7 @@ class Chat:
                 self._write(f"{self.agent}> ")
             self._write(final.output or "")
         self._write("\n")
+        self._open_line = False
         return final
 
     # -------------------------------------------------------------- commands
@@ -220,7 +225,7 @@ class Chat:
 
     def _history(self, arg: str) -> bool:
         last = int(arg) if arg else 20
-        session = self.loop.run(self.runner.sessions.find(self.session_id, user_id=self.user_id, last_turns=last))
+        session = self._load(last_turns=last)
         if session is None or not session.turns:
             self.out.print("no turns yet in this session")
             return True
@@ -247,8 +252,10 @@ class Chat:
         return False
 
     # --------------------------------------------------------------- helpers
-    def _last_agent(self) -> str | None:
-        session = self.loop.run(self.runner.sessions.find(self.session_id, user_id=self.user_id, last_turns=0))
+    def _load(self, *, last_turns: int | None) -> Session | None:
+        return self.loop.run(self.runner.sessions.find(self.session_id, user_id=self.user_id, last_turns=last_turns))
+
+    def _last_agent(self, session: Session | None) -> str | None:
         if session is None:
             return None
         name = session.namespace(SYSTEM_NAMESPACE).get("last_agent")
@@ -258,6 +265,11 @@ class Chat:
         stream = self.out.file
         stream.write(text)
         stream.flush()
+
+    def _end_line(self) -> None:
+        if self._open_line:
+            self._write("\n")
+            self._open_line = False
 
     def _error(self, message: str) -> None:
         self.failed = True
