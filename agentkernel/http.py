@@ -271,8 +271,11 @@ def _routes(app: FastAPI) -> None:
         return Response(status_code=204)
 
     @app.get("/health", response_model=Health, tags=["service"])
-    async def health(runner: RunnerDep, _: CallerDep) -> Health:
-        """Whether the service can reach its session store (503 when it cannot)."""
+    async def health(runner: RunnerDep) -> Health:
+        """Whether the service can reach its session store (503 when it cannot).
+
+        The one route that needs no API key, so that load balancers can probe it; it shows no data.
+        """
         await runner.store.load(HEALTH_PROBE_ID, last_turns=0)
         return Health(status="ok", store=runner.settings.session.type)
 
