@@ -6,7 +6,6 @@ import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -79,7 +78,7 @@ def client(make_client: MakeClient) -> TestClient:
     return make_client()
 
 
-def error_of(response: httpx.Response, status: int, code: str) -> str:
+def error_of(response: Any, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
