@@ -68,19 +68,18 @@ def serve_app(
     notice = check_bind(host, settings)
     uvicorn = require("uvicorn", extra="http", feature="agentkernel serve")
     require("fastapi", extra="http", feature="agentkernel serve")
-    from agentkernel.agents_loader import load_agents
+    from agentkernel.http import create_app
 
-    names = load_agents(source).names()  # fail here, clearly, rather than in every worker
-    os.environ["AK_API__AGENTS"] = source  # the workers' create_app reads it through the settings
+    settings = settings.model_copy(update={"api": settings.api.model_copy(update={"agents": source})})
+    app = create_app(settings=settings)  # built here even for workers, so errors show here, clearly
+    names = app.state.runner.agents.names()
     if notice:
         say(notice)
     say(f"serving agents {', '.join(names)} from {source} on http://{host}:{port} "
         f"({workers} worker{'s' if workers != 1 else ''}, store {settings.session.type}); API docs at /docs")
-    uvicorn.run(
-        "agentkernel.http:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-    )
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        return
+    os.environ["AK_API__AGENTS"] = source  # each worker's create_app reads it through the settings
+    uvicorn.run("agentkernel.http:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level)
