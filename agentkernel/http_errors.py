@@ -63,7 +63,6 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
-    415: "unsupported_media_type",
 }
 
 

@@ -346,3 +346,22 @@ def test_serve_needs_agents() -> None:
     result = run_cli("serve")
     assert result.returncode == 2
     assert "agentkernel serve examples/assistant.py" in result.stderr
+
+
+def test_docs_describe_every_command_and_chat_command() -> None:
+    import re
+
+    import typer
+
+    from agentkernel.cli_chat import COMMANDS
+
+    text = (ROOT / "docs" / "cli.md").read_text()
+    documented = set(re.findall(r"^### `agentkernel ([a-z ]+)`$", text, flags=re.M))
+    group = typer.main.get_command(cli.app)
+    commands = set()
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        subcommands = getattr(command, "commands", None)
+        commands |= {f"{name} {sub}" for sub in subcommands} if subcommands else {name}
+    assert documented == commands
+    for chat_command in COMMANDS.values():
+        assert f"`{chat_command.usage}`" in text

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -377,3 +379,58 @@ def test_create_app_loads_the_agents_module_from_settings(monkeypatch: pytest.Mo
     monkeypatch.setenv("AK_API__AGENTS", str(module))
     with TestClient(create_app()) as client:
         assert client.post("/run", json={"message": "hi"}).json()["output"] == "hey"
+
+
+async def test_a_session_changed_under_the_run_gets_409_with_reject(make_client: MakeClient,
+                                                                    store: SwitchableStore) -> None:
+    from agentkernel.sessions import Sessions
+
+    async def meddle(context: RunContext) -> str:
+        sessions = Sessions(store)
+        other = await sessions.get("s-conflict")
+        other.set("meddled", True)
+        await sessions.save(other)  # commits while the run works on the older version
+        return "done"
+
+    client = make_client(runner={"conflict": "reject"})
+    runner: Runner = client.app.state.runner  # type: ignore[attr-defined]
+    runner.register(ScriptedAgent("meddler", replies=["first", meddle]))
+    assert client.post("/run", json={"agent": "meddler", "message": "a", "session_id": "s-conflict"}).status_code == 200
+    response = client.post("/run", json={"agent": "meddler", "message": "b", "session_id": "s-conflict"})
+    error_of(response, 409, "session_conflict")
+    assert response.headers["retry-after"] == "1"
+    assert client.get("/sessions/s-conflict").json()["turn_count"] == 1
+
+
+def test_a_corrupt_session_gets_500_and_others_still_work(client: TestClient, store: SwitchableStore) -> None:
+    client.post("/run", json={"message": "hi", "session_id": "s-corrupt"})
+    client.post("/run", json={"message": "hi", "session_id": "s-fine"})
+    store._corrupt("s-corrupt", "not a record")
+    error_of(client.get("/sessions/s-corrupt"), 500, "corrupt_session")
+    assert client.get("/sessions/s-fine").status_code == 200
+
+
+def documented_endpoints() -> set[tuple[str, str]]:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "http.md").read_text()
+    return {(m, p) for m, p in re.findall(r"^### `(GET|POST|PUT|PATCH|DELETE) (\S+)`$", text, flags=re.M)}
+
+
+def test_the_documented_endpoints_are_the_apps_routes(client: TestClient) -> None:
+    from fastapi.routing import APIRoute
+
+    app = client.app
+    routes = {(method, route.path) for route in app.routes if isinstance(route, APIRoute)  # type: ignore[attr-defined]
+              for method in route.methods}
+    routes.add(("GET", app.openapi_url))  # type: ignore[attr-defined]
+    assert documented_endpoints() == routes
+
+
+def test_every_error_code_is_documented() -> None:
+    from agentkernel import http_errors
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "http.md").read_text()
+    documented = set(re.findall(r"^\| (\d{3}) \| `([a-z_]+)` \|", text, flags=re.M))
+    codes = {(str(status), code) for _, status, code in http_errors._STATUSES}
+    codes |= {(str(status), code) for status, code in http_errors._HTTP_CODES.items()}
+    codes |= {("400", "invalid_json"), ("400", "invalid_cursor"), ("422", "invalid_request")}
+    assert codes == documented
