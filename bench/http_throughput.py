@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import json
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,8 +151,6 @@ def import_times(module: Path) -> dict[str, float]:
     for _ in range(3):
         out = subprocess.run([sys.executable, "-c", probe], env=environment(AK_API__AGENTS=str(module)),
                              capture_output=True, text=True, check=True).stdout
-        import json
-
         for key, value in json.loads(out).items():
             best[key] = min(best.get(key, value), value)
     return best

@@ -434,3 +434,12 @@ def test_every_error_code_is_documented() -> None:
     codes |= {(str(status), code) for status, code in http_errors._HTTP_CODES.items()}
     codes |= {("400", "invalid_json"), ("400", "invalid_cursor"), ("422", "invalid_request")}
     assert codes == documented
+
+
+def test_an_agent_no_adapter_runs_is_a_500_and_listed_without_framework(client: TestClient) -> None:
+    runner: Runner = client.app.state.runner  # type: ignore[attr-defined]
+    runner.register(object(), name="orphan")
+    message = error_of(client.post("/run", json={"agent": "orphan", "message": "hi"}), 500, "server_error")
+    assert "no installed adapter recognises" in message
+    listed = {a["name"]: a["framework"] for a in client.get("/agents").json()["agents"]}
+    assert listed["orphan"] is None
