@@ -488,8 +488,12 @@ def store_setup() -> None:
         with _console(stderr=True).status(f"setting up the {settings.session.type} store..."):
             result = setup()
             if hasattr(result, "__await__"):
-                held.loop.run(_awaited(result))
-    _console().print(f"the {settings.session.type} store is set up")
+                result = held.loop.run(_awaited(result))
+    kind = settings.session.type
+    if result is False:  # stores that say whether they made anything (DynamoDB does)
+        _console().print(f"the {kind} store was already set up; nothing changed")
+    else:
+        _console().print(f"the {kind} store is set up")
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -319,14 +319,17 @@ def test_store_setup_calls_setup_when_the_store_has_one(monkeypatch: pytest.Monk
     calls: list[str] = []
 
     class TableStore(InMemoryStore):
-        async def setup(self) -> None:
+        async def setup(self) -> bool:
             calls.append("setup")
+            return len(calls) == 1  # made the first time only
 
     monkeypatch.setattr(cli, "_runner", lambda settings, agents=None: Runner(TableStore(), settings=settings))
     result = invoke("store", "setup")
     assert result.exit_code == 0
     assert calls == ["setup"]
     assert "store is set up" in result.stdout
+    again = invoke("store", "setup")
+    assert again.stdout.strip() == "the in_memory store was already set up; nothing changed"
 
 
 def test_store_setup_without_setup_says_so() -> None:
