@@ -148,7 +148,7 @@ def _agents(ctx: typer.Context, module: str | None, settings: Settings) -> Agent
         return load_agents(module)
     if defaults.agents is not None:
         return registry_from(defaults.agents)
-    if defaults.module is not None and hasattr(defaults.module, "agents"):
+    if defaults.module is not None:
         return agents_of_module(defaults.module, source=getattr(defaults.module, "__file__", None) or "__main__")
     if settings.api.agents:
         return load_agents(settings.api.agents)

@@ -206,6 +206,26 @@ def test_cli_main_in_a_file_of_agents(tmp_path: Path) -> None:
     assert chat.stdout.startswith("I don't know your name yet")
 
 
+def test_cli_main_finds_module_level_agents_and_takes_agents_directly(tmp_path: Path) -> None:
+    script = tmp_path / "bots.py"
+    script.write_text(
+        "from agentkernel.cli import CLI\n"
+        "from agentkernel.testing import ScriptedAgent\n"
+        "bot = ScriptedAgent('bot', replies=['beep'])\n"
+        "if __name__ == '__main__':\n"
+        "    import sys\n"
+        "    if sys.argv[1:] == ['direct']:\n"
+        "        CLI.main([], agents={'other': ScriptedAgent('x', replies=['boop'])})\n"
+        "    CLI.main()\n"
+    )
+    found = subprocess.run([sys.executable, str(script)], input="hi\n", capture_output=True, text=True,
+                           env=cli_env(), timeout=60, check=False)
+    assert found.stdout == "beep\n", found.stderr
+    direct = subprocess.run([sys.executable, str(script), "direct"], input="hi\n", capture_output=True, text=True,
+                            env=cli_env(), timeout=60, check=False)
+    assert direct.stdout == "boop\n", direct.stderr
+
+
 # ------------------------------------------------------------------- plugins
 def test_plugins_lists_adapters_and_stores_importing_nothing() -> None:
     probe = (
@@ -368,3 +388,60 @@ def test_docs_describe_every_command_and_chat_command() -> None:
     assert documented == commands
     for chat_command in COMMANDS.values():
         assert f"`{chat_command.usage}`" in text
+
+
+def test_chat_prints_each_piece_of_the_answer_as_it_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import io
+    import threading
+    from collections.abc import AsyncIterator
+
+    from rich.console import Console
+
+    from agentkernel.adapter import AdapterResult, RunContext, RunEvent
+    from agentkernel.cli_chat import Chat
+    from agentkernel.cli_loop import LoopThread
+    from agentkernel.registry import AdapterSet, AgentRegistry
+    from agentkernel.settings import load_settings
+
+    seen = threading.Event()
+
+    class Screen(io.StringIO):
+        def flush(self) -> None:
+            if "first " in self.getvalue():
+                seen.set()
+
+    class Slow:
+        name = "slow"
+
+    class SlowAdapter:
+        name = "slow"
+
+        def recognizes(self, agent: object) -> bool:
+            return isinstance(agent, Slow)
+
+        def agent_name(self, agent: object) -> str:
+            return "slow"
+
+        async def run(self, agent: object, context: RunContext) -> AdapterResult:
+            raise NotImplementedError
+
+        async def stream(self, agent: object, context: RunContext) -> AsyncIterator[RunEvent]:
+            yield RunEvent(type="delta", text="first ")
+            printed = await asyncio.to_thread(seen.wait, 10)  # the chat must show it before the rest comes
+            yield RunEvent(type="delta", text="second" if printed else "NOT STREAMED")
+            yield RunEvent(type="result", result=AdapterResult(output="first second"))
+
+    agents = AgentRegistry()
+    agents.register(Slow())
+    runner = Runner(InMemoryStore(), settings=load_settings(), agents=agents, adapters=AdapterSet([SlowAdapter()]))
+    screen = Screen()
+    loop = LoopThread()
+    monkeypatch.setattr("sys.stdin", io.StringIO("go\n"))
+    try:
+        chat = Chat(runner, loop, user_id="u", session_id=None, agent=None, interactive=False,
+                    out=Console(file=screen), err=Console(file=io.StringIO()))
+        assert chat.start() == 0
+    finally:
+        loop.stop()
+    assert screen.getvalue() == "first second\n"
