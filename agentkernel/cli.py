@@ -23,10 +23,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
-import typer
+from agentkernel._optional import require
 
-from agentkernel.errors import AgentKernelError, ConfigError, SessionConflict
-from agentkernel.session import DEFAULT_USER
+require("typer", extra="cli", feature="the agentkernel command")
+require("rich", extra="cli", feature="the agentkernel command")
+
+import typer  # noqa: E402
+
+from agentkernel.errors import AgentKernelError, ConfigError, SessionConflict  # noqa: E402
+from agentkernel.session import DEFAULT_USER  # noqa: E402
 
 if TYPE_CHECKING:
     from rich.console import Console

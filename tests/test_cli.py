@@ -445,3 +445,22 @@ def test_chat_prints_each_piece_of_the_answer_as_it_arrives(monkeypatch: pytest.
     finally:
         loop.stop()
     assert screen.getvalue() == "first second\n"
+
+
+@pytest.mark.parametrize(
+    ("missing", "code", "message"),
+    [
+        ("typer", "import agentkernel.cli",
+         "the agentkernel command requires the 'cli' extra: pip install 'agentkernel[cli]'"),
+        ("fastapi", "import agentkernel.http",
+         "the HTTP front end requires the 'http' extra: pip install 'agentkernel[http]'"),
+        ("uvicorn", f"from agentkernel.cli import CLI; CLI.main(['serve', {str(EXAMPLE)!r}])",
+         "agentkernel serve requires the 'http' extra: pip install 'agentkernel[http]'"),
+    ],
+)
+def test_missing_extras_say_what_to_install(missing: str, code: str, message: str) -> None:
+    probe = f"import sys; sys.modules[{missing!r}] = None\n{code}"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=cli_env(),
+                            timeout=60, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
