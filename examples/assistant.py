@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 
 from agentkernel.adapter import RunContext
-from agentkernel.cli import CLI
 from agentkernel.testing import ScriptedAgent
 
 _INTRODUCTION = re.compile(r"\b(?:my name is|call me|i am|i'm)\s+([A-Za-z][\w-]*)", re.IGNORECASE)
@@ -63,4 +62,6 @@ agents = [
 
 
 if __name__ == "__main__":
+    from agentkernel.cli import CLI  # only here, so that serving these agents needs no CLI extra
+
     CLI.main()
