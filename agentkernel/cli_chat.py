@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agentkernel.cli_support import when
 from agentkernel.errors import AgentKernelError, AgentRunError
 from agentkernel.session import SYSTEM_NAMESPACE, validate_session_id
 
@@ -218,7 +219,7 @@ class Chat:
             self.out.print("no saved sessions yet")
         for meta in page.sessions:
             mark = "*" if meta.id == self.session_id else " "
-            self.out.print(f"{mark} {meta.id}  {meta.turn_count} turns  updated {_when(meta.updated_at)}")
+            self.out.print(f"{mark} {meta.id}  {meta.turn_count} turns  updated {when(meta.updated_at)}")
         if page.next_cursor:
             self.out.print("(older sessions: agentkernel sessions list)")
         return True
@@ -295,12 +296,6 @@ def _enable_line_editing() -> None:
         import readline  # noqa: F401 - importing it gives input() line editing and history
     except ImportError:  # not available on every platform; plain input() still works
         return
-
-
-def _when(timestamp: float) -> str:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def stdin_is_terminal() -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agentkernel import cli
+from agentkernel import cli, cli_support
 from agentkernel.runner import Runner
 from agentkernel.settings import Settings
 from agentkernel.stores.memory import InMemoryStore
@@ -275,7 +275,7 @@ def shared_store(monkeypatch: pytest.MonkeyPatch) -> InMemoryStore:
     def runner(settings: Settings, agents: Any = None) -> Runner:
         return Runner(store, settings=settings, agents=agents)
 
-    monkeypatch.setattr(cli, "_runner", runner)
+    monkeypatch.setattr(cli_support, "make_runner", runner)
     return store
 
 
@@ -343,7 +343,8 @@ def test_store_setup_calls_setup_when_the_store_has_one(monkeypatch: pytest.Monk
             calls.append("setup")
             return len(calls) == 1  # made the first time only
 
-    monkeypatch.setattr(cli, "_runner", lambda settings, agents=None: Runner(TableStore(), settings=settings))
+    store = TableStore()
+    monkeypatch.setattr(cli_support, "make_runner", lambda settings, agents=None: Runner(store, settings=settings))
     result = invoke("store", "setup")
     assert result.exit_code == 0
     assert calls == ["setup"]
