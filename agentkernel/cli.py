@@ -82,10 +82,13 @@ class _Defaults:
 class CLI:
     """The command line as a callable, for files of agents.
 
-    Example:
-        >>> # at the bottom of my_agents.py, which defines `agents = [...]`:
-        >>> # if __name__ == "__main__":
-        >>> #     CLI.main()
+    At the bottom of a file that defines ``agents = [...]``::
+
+        if __name__ == "__main__":
+            CLI.main()
+
+    ``python my_agents.py`` then opens a chat with them, and ``python my_agents.py run "hi"`` runs
+    one turn: every ``agentkernel`` command works, with the file's agents.
     """
 
     @staticmethod
@@ -129,7 +132,6 @@ def _agents(ctx: typer.Context, module: str | None, settings: Settings) -> Agent
     )
 
 
-
 # ---------------------------------------------------------------- commands
 @app.command()
 @handled
@@ -143,7 +145,8 @@ def chat(
     """Chat with the agents of MODULE in the terminal (or line by line from piped input).
 
     A new session starts each time unless --session resumes one. Type !help in the chat for its
-    commands. Ctrl-D or !quit leaves; Ctrl-C leaves too (exit status 130).
+    commands. Ctrl-D or !quit leaves; Ctrl-C at the prompt leaves with exit status 130, and
+    while an answer streams it drops that answer.
     """
     from agentkernel.cli_chat import Chat, stdin_is_terminal
 
