@@ -8,7 +8,7 @@ from pathlib import Path
 import pexpect  # type: ignore[import-untyped]
 import pytest
 
-from tests.test_cli import COMMAND, EXAMPLE, cli_env
+from tests.test_cli import COMMAND, EXAMPLE, ROOT, cli_env
 
 SLOW = """
 from agentkernel.testing import ScriptedAgent
@@ -17,9 +17,9 @@ agents = [ScriptedAgent("slow", replies=["too late"], delay=30), ScriptedAgent("
 """
 
 
-def spawn(*args: str) -> pexpect.spawn:
+def spawn(*args: str, cwd: Path | None = None) -> pexpect.spawn:
     child = pexpect.spawn(COMMAND[0], [*COMMAND[1:], *args], env=cli_env(), encoding="utf-8", timeout=20,
-                          dimensions=(40, 200))
+                          dimensions=(40, 200), cwd=str(cwd) if cwd else None)
     return child
 
 
@@ -114,5 +114,19 @@ def test_session_user_and_agent_options_in_the_terminal() -> None:
         child.expect_exact("you> ")
         child.sendeof()
         finished(child)
+    finally:
+        child.close(force=True)
+
+
+def test_the_readme_command_from_the_repository_root() -> None:
+    child = spawn("chat", "examples/assistant.py", cwd=ROOT)  # exactly what the README says
+    try:
+        child.expect_exact("you> ")
+        child.sendline("what is my name?")
+        child.expect_exact("assistant> I don't know your name yet.")
+        child.expect_exact("you> ")
+        child.sendeof()
+        finished(child)
+        assert child.exitstatus == 0
     finally:
         child.close(force=True)
