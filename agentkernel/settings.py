@@ -96,6 +96,10 @@ class ApiSettings(BaseModel):
         default=False, description="Allow binding a non-loopback address with no API keys configured."
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1, description="Largest accepted request body.")
+    agents: str | None = Field(
+        default=None,
+        description="Module or file whose agents the HTTP service serves (`agentkernel serve MODULE` sets it).",
+    )
 
 
 class Settings(BaseSettings):

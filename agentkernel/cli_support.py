@@ -1,0 +1,115 @@
+"""What the ``agentkernel`` commands share: error handling, output, settings, a runner on a loop."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from agentkernel.errors import AgentKernelError, ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from agentkernel.cli_loop import LoopThread
+    from agentkernel.registry import AgentRegistry
+    from agentkernel.runner import Runner
+    from agentkernel.settings import Settings
+
+__all__ = [
+    "Held",
+    "UserOpt",
+    "dump",
+    "fail",
+    "handled",
+    "in_memory_note",
+    "make_console",
+    "make_runner",
+    "read_settings",
+    "when",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+UserOpt = Annotated[str, typer.Option("--user", "-u", help="Whose sessions to use.")]
+
+
+def handled(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn agentkernel errors into one line on stderr and exit status 1; Ctrl-C into 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except AgentKernelError as exc:
+            fail(str(exc), status=2 if isinstance(exc, ConfigError) else 1)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def fail(message: str, *, status: int = 1) -> NoReturn:
+    make_console(stderr=True).print(f"error: {message}", style="red", markup=False, highlight=False)
+    raise typer.Exit(status)
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, markup=False, highlight=False, soft_wrap=True)
+
+
+def read_settings() -> Settings:
+    from agentkernel.settings import load_settings
+
+    return load_settings()
+
+
+def make_runner(settings: Settings, agents: AgentRegistry | None = None) -> Runner:
+    from agentkernel.runner import Runner
+
+    return Runner(settings=settings, agents=agents)
+
+
+class Held:
+    """A runner and the loop its coroutines run on, closed together."""
+
+    def __init__(self, settings: Settings, agents: AgentRegistry | None = None) -> None:
+        from agentkernel.cli_loop import LoopThread
+
+        self.runner = make_runner(settings, agents)
+        self.loop: LoopThread = LoopThread()
+
+    def __enter__(self) -> Held:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.loop.run(self.runner.aclose())
+        finally:
+            self.loop.stop()
+
+
+def in_memory_note(settings: Settings) -> None:
+    if settings.session.type == "in_memory":
+        make_console(stderr=True).print(
+            "note: AK_SESSION__TYPE=in_memory keeps sessions only inside one process, so a new command "
+            "sees none; set AK_SESSION__TYPE=redis (or dynamodb) to keep them between commands.",
+            style="yellow",
+        )
+
+
+def dump(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def when(timestamp: float) -> str:
+    """A Unix time as local date and time."""
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")

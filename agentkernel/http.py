@@ -1,0 +1,323 @@
+"""The HTTP front end: ``POST /run`` and friends, as an ASGI app (``agentkernel[http]``).
+
+The app is stateless: everything lives in the session store, so several uvicorn workers or
+replicas behind one Redis or DynamoDB serve the same sessions. Run it with
+``agentkernel serve examples/assistant.py``, or with uvicorn directly
+(``AK_API__AGENTS=examples/assistant.py uvicorn --factory agentkernel.http:create_app``).
+
+Example:
+    >>> from agentkernel.testing import ScriptedAgent
+    >>> from agentkernel import Runner
+    >>> runner = Runner()
+    >>> _ = runner.register(ScriptedAgent("assistant"))
+    >>> app = create_app(runner)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+from agentkernel._optional import require
+
+require("fastapi", extra="http", feature="the HTTP front end")
+
+from fastapi import Depends, FastAPI, Query, Request, Response  # noqa: E402
+from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
+
+from agentkernel.adapter import RunEvent  # noqa: E402
+from agentkernel.errors import AdapterNotFound, AgentKernelError, AgentNotFound, AgentRunError  # noqa: E402
+from agentkernel.http_errors import ApiError, BodyLimit, error_body, install_error_handlers  # noqa: E402
+from agentkernel.http_models import (  # noqa: E402
+    AgentInfo,
+    AgentList,
+    ErrorBody,
+    Health,
+    RunRequest,
+    RunResponse,
+    SessionDetail,
+    SessionList,
+    SessionSummary,
+)
+from agentkernel.runner import Runner  # noqa: E402
+from agentkernel.session import DEFAULT_USER, SYSTEM_NAMESPACE, validate_session_id  # noqa: E402
+from agentkernel.settings import Settings, load_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from agentkernel.transcript import Turn
+
+__all__ = ["HEALTH_PROBE_ID", "create_app"]
+
+HEALTH_PROBE_ID = "agentkernel-health-probe"
+"""The session id ``GET /health`` reads to check that the store answers."""
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        400: "Malformed JSON, bad session id or cursor",
+        401: "Missing or wrong API key",
+        404: "Unknown agent or session",
+        409: "The session is busy with another run (see Retry-After)",
+        413: "Request body over AK_API__MAX_BODY_BYTES, or the session would exceed AK_SESSION__MAX_BYTES",
+        422: "Invalid body: unknown field, empty message, wrong type",
+        502: "The agent's framework failed; the error turn is kept in the transcript",
+        503: "The session store is unavailable; nothing was written",
+    }.items()
+}
+
+
+def create_app(runner: Runner | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app.
+
+    Args:
+        runner: The runner with its agents registered. Default: one built from ``settings``
+            with the agents of ``settings.api.agents`` (``AK_API__AGENTS``); the app then closes
+            it on shutdown.
+        settings: Settings for the API (keys, body limit) and the default runner. Default: the
+            runner's settings, or the environment's.
+
+    Raises:
+        ConfigError: a setting is invalid, or the agents module cannot be loaded.
+    """
+    owns_runner = runner is None
+    if runner is None:
+        settings = settings or load_settings()
+        agents = None
+        if settings.api.agents:
+            from agentkernel.agents_loader import load_agents
+
+            agents = load_agents(settings.api.agents)
+        runner = Runner(settings=settings, agents=agents)
+    settings = settings or runner.settings
+    held = runner
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_runner:
+            await held.aclose()
+
+    app = FastAPI(
+        title="agentkernel",
+        summary="Run agents in sessions that agentkernel keeps.",
+        version=_version(),
+        lifespan=lifespan,
+        responses=_ERRORS,
+    )
+    app.state.runner = runner
+    app.state.settings = settings
+    app.state.keys = {user: key.get_secret_value() for user, key in settings.api.keys.items()}
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
+    _routes(app)
+    return app
+
+
+def _version() -> str:
+    from agentkernel import __version__
+
+    return __version__
+
+
+# ----------------------------------------------------------------- requests
+def _runner(request: Request) -> Runner:
+    runner: Runner = request.app.state.runner
+    return runner
+
+
+def _caller(request: Request) -> str:
+    """The user the request's API key belongs to (``anonymous`` when no keys are configured)."""
+    keys: dict[str, str] = request.app.state.keys
+    if not keys:
+        return DEFAULT_USER
+    given = request.headers.get("x-api-key")
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if given is None and scheme.lower() == "bearer" and token.strip():
+        given = token.strip()
+    if not given:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+            {"WWW-Authenticate": "Bearer"},
+        )
+    found = None
+    for user, key in keys.items():  # compare with every key, in constant time each
+        if secrets.compare_digest(given.encode(), key.encode()):
+            found = user
+    if found is None:
+        raise ApiError(401, "unauthorized", "the API key is not valid", {"WWW-Authenticate": "Bearer"})
+    return found
+
+
+RunnerDep = Annotated[Runner, Depends(_runner)]
+CallerDep = Annotated[str, Depends(_caller)]
+
+
+async def _choose_agent(runner: Runner, requested: str | None, session_id: str | None, user: str) -> str:
+    if requested:
+        return runner.agents.get(requested).name
+    names = runner.agents.names()
+    if session_id is not None:
+        session = await runner.sessions.find(session_id, user_id=user, last_turns=0)
+        if session is not None:
+            last = session.namespace(SYSTEM_NAMESPACE).get("last_agent")
+            if isinstance(last, str) and last in names:
+                return last
+    if not names:
+        raise AgentNotFound("(default)", [])
+    return names[0]
+
+
+def _answer(session_id: str, turn: Turn) -> RunResponse:
+    return RunResponse(
+        session_id=session_id,
+        agent=turn.agent,
+        output=turn.output,
+        turn_id=turn.id,
+        usage=turn.usage,
+        status=turn.status,
+    )
+
+
+# ------------------------------------------------------------------- routes
+def _routes(app: FastAPI) -> None:
+    run_responses: dict[int | str, dict[str, Any]] = {
+        200: {
+            "description": "The committed turn; or, with stream=true, server-sent events (see POST /run/stream).",
+            "content": {"text/event-stream": {}},
+        }
+    }
+
+    @app.post("/run", response_model=RunResponse, tags=["run"], responses=run_responses)
+    async def run(body: RunRequest, runner: RunnerDep, user: CallerDep) -> Response:
+        """Run one turn: the agent answers ``message`` in the session, and the turn is committed."""
+        session_id = validate_session_id(body.session_id) if body.session_id else uuid.uuid4().hex
+        agent = await _choose_agent(runner, body.agent, body.session_id, user)
+        if body.stream:
+            return await _stream(runner, agent, session_id, body.message, user)
+        try:
+            turn = await runner.run(agent, session_id, body.message, user_id=user)
+        except AgentRunError as exc:
+            return JSONResponse(error_body(exc, session_id=session_id), status_code=502)
+        return JSONResponse(_answer(session_id, turn).model_dump(mode="json"))
+
+    @app.post(
+        "/run/stream",
+        tags=["run"],
+        response_class=StreamingResponse,
+        responses={200: {"description": "Server-sent events: delta, step, then turn (or error).",
+                         "content": {"text/event-stream": {}}}},
+    )
+    async def run_stream(body: RunRequest, runner: RunnerDep, user: CallerDep) -> Response:
+        """Run one turn and stream it as server-sent events.
+
+        Events: ``delta`` ``{"text"}`` pieces of the answer, ``step`` (a finished step), then
+        ``turn`` (the committed turn, with the POST /run fields), or ``error`` ``{"error": ...}``
+        if the run fails after the stream began. Errors before the first event get the usual
+        status codes.
+        """
+        session_id = validate_session_id(body.session_id) if body.session_id else uuid.uuid4().hex
+        agent = await _choose_agent(runner, body.agent, body.session_id, user)
+        return await _stream(runner, agent, session_id, body.message, user)
+
+    @app.get("/agents", response_model=AgentList, tags=["agents"])
+    async def agents(runner: RunnerDep, _: CallerDep) -> AgentList:
+        """The agents this service runs."""
+        listed = []
+        for spec in runner.agents:
+            try:
+                framework: str | None = runner.resolve(spec.name)[1].name
+            except AdapterNotFound:
+                framework = None
+            listed.append(AgentInfo(name=spec.name, description=spec.description, framework=framework))
+        return AgentList(agents=listed)
+
+    @app.get("/sessions", response_model=SessionList, tags=["sessions"])
+    async def sessions(
+        runner: RunnerDep,
+        user: CallerDep,
+        limit: Annotated[int, Query(ge=1, le=1000, description="Sessions per page.")] = 50,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    ) -> SessionList:
+        """The caller's sessions, most recently updated first, a page at a time."""
+        try:
+            page = await runner.sessions.list(user_id=user, limit=limit, cursor=cursor)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_cursor", str(exc)) from None
+        return SessionList(sessions=[SessionSummary.of(meta) for meta in page.sessions], next_cursor=page.next_cursor)
+
+    @app.get("/sessions/{session_id}", response_model=SessionDetail, tags=["sessions"])
+    async def session(
+        session_id: str,
+        runner: RunnerDep,
+        user: CallerDep,
+        last: Annotated[int | None, Query(ge=0, description="Only the newest N turns.")] = None,
+    ) -> SessionDetail:
+        """One of the caller's sessions, with its turns (all, or the newest ``last``)."""
+        found = await runner.sessions.get(session_id, user_id=user, last_turns=last)
+        detail: SessionDetail = SessionDetail.of(found.meta, turns=list(found.turns))
+        return detail
+
+    @app.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])
+    async def delete_session(session_id: str, runner: RunnerDep, user: CallerDep) -> Response:
+        """Delete one of the caller's sessions and everything it stored."""
+        await runner.sessions.delete(session_id, user_id=user)
+        return Response(status_code=204)
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    async def health(runner: RunnerDep) -> Health:
+        """Whether the service can reach its session store (503 when it cannot).
+
+        The one route that needs no API key, so that load balancers can probe it; it shows no data.
+        """
+        await runner.store.load(HEALTH_PROBE_ID, last_turns=0)
+        return Health(status="ok", store=runner.settings.session.type)
+
+
+# ---------------------------------------------------------------- streaming
+async def _stream(runner: Runner, agent: str, session_id: str, message: str, user: str) -> Response:
+    events = runner.stream(agent, session_id, message, user_id=user)
+    try:
+        first = await anext(events)  # errors before the first event keep their real status code
+    except AgentRunError as exc:
+        return JSONResponse(error_body(exc, session_id=session_id), status_code=502)
+
+    async def body() -> AsyncIterator[str]:
+        event: RunEvent | None = first
+        try:
+            while event is not None:
+                yield _sse(event, session_id)
+                event = await anext(events, None)
+        except AgentKernelError as exc:
+            yield _sse_data("error", error_body(exc, session_id=session_id))
+        finally:
+            close = getattr(events, "aclose", None)
+            if close is not None:
+                await close()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Session-Id": session_id},
+    )
+
+
+def _sse(event: RunEvent, session_id: str) -> str:
+    if event.type == "delta":
+        return _sse_data("delta", {"text": event.text})
+    if event.type == "step" and event.step is not None:
+        return _sse_data("step", event.step.model_dump(mode="json"))
+    if event.type == "turn" and event.turn is not None:
+        answer = _answer(session_id, event.turn).model_dump(mode="json")
+        return _sse_data("turn", {**answer, "turn": event.turn.model_dump(mode="json")})
+    return ""
+
+
+def _sse_data(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
