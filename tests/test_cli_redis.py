@@ -10,7 +10,6 @@ import pytest
 pytest.importorskip("agentkernel.stores.redis")
 
 from agentkernel.testing.redis_server import RedisServer
-
 from tests.test_cli import EXAMPLE, cli_env, run_cli
 
 

@@ -12,7 +12,6 @@ import pytest
 pytest.importorskip("agentkernel.stores.redis")
 
 from agentkernel.testing.redis_server import RedisServer
-
 from tests.test_http_server import Served
 
 AGENTS = """
