@@ -50,3 +50,12 @@ def test_core_import_pulls_in_no_framework_or_driver() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_scripted_agents_do_not_import_pytest() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys\nfrom agentkernel.testing import ScriptedAgent\nprint('pytest' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
