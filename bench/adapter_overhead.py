@@ -63,20 +63,11 @@ def scripted() -> Framework:
 
 
 def langgraph() -> Framework:
-    from agentkernel_langgraph.testing import FunctionChatModel
-    from langchain_core.messages import BaseMessage, HumanMessage
+    from agentkernel_langgraph.testing import text_graph
+    from langchain_core.messages import HumanMessage
     from langgraph.checkpoint.memory import InMemorySaver
-    from langgraph.graph import START, MessagesState, StateGraph
 
-    model = FunctionChatModel(lambda messages: reply([m.text for m in messages]))
-
-    def call(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        return {"messages": [model.invoke(state["messages"])]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("model", call)
-    builder.add_edge(START, "model")
-    graph = builder.compile(name="bench", checkpointer=InMemorySaver())
+    graph = text_graph(reply, name="bench").copy(update={"checkpointer": InMemorySaver()})
 
     def bare() -> BareRun:
         async def run(sid: str, prompt: str) -> str:

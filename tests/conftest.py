@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -45,3 +46,21 @@ async def redis_store(shared_redis: RedisServer) -> AsyncIterator[RedisStore]:
     store = RedisStore.from_url(shared_redis.url)
     yield store
     await store.aclose()
+
+
+@pytest.fixture(scope="module")
+def crewai_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A throwaway home and data dir for CrewAI, which writes into both; crewai is imported under it."""
+    from agentkernel_crewai import CREWAI_DEFAULTS, environment, quiet_crewai
+
+    home = tmp_path_factory.mktemp("crewai-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(home))
+        patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        for name in CREWAI_DEFAULTS:
+            patch.delenv(name, raising=False)
+        patch.setattr(environment, "_done", False)
+        quiet_crewai()
+        import crewai  # noqa: F401 - first imported here, under the throwaway home
+
+        yield home

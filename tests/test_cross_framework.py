@@ -7,33 +7,19 @@ records what it was given, so the test sees the fact reach every one of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from agentkernel_crewai import CREWAI_DEFAULTS, environment, quiet_crewai
 
 from agentkernel import Runner, Session
 from agentkernel.settings import load_settings
 from agentkernel.stores.base import SessionStore
 
+pytestmark = pytest.mark.usefixtures("crewai_home")
+
 FACT = "Remember: the launch code is 7-4-1."
 Respond = Callable[[list[str]], str]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def crewai_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """CrewAI writes into the home directory; give it a throwaway one."""
-    home = tmp_path_factory.mktemp("crewai-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.setenv("XDG_DATA_HOME", str(home / "data"))
-        for name in CREWAI_DEFAULTS:
-            patch.delenv(name, raising=False)
-        patch.setattr(environment, "_done", False)
-        quiet_crewai()
-        yield home
 
 
 def openai_agent(respond: Respond) -> Any:
@@ -44,19 +30,9 @@ def openai_agent(respond: Respond) -> Any:
 
 
 def langgraph_agent(respond: Respond) -> Any:
-    from agentkernel_langgraph.testing import FunctionChatModel
-    from langchain_core.messages import BaseMessage
-    from langgraph.graph import START, MessagesState, StateGraph
+    from agentkernel_langgraph.testing import text_graph
 
-    model = FunctionChatModel(lambda messages: respond([m.text for m in messages]))
-
-    def call_model(state: MessagesState) -> dict[str, list[BaseMessage]]:
-        return {"messages": [model.invoke(state["messages"])]}
-
-    builder = StateGraph(MessagesState)
-    builder.add_node("model", call_model)
-    builder.add_edge(START, "model")
-    return builder.compile(name="analyst")
+    return text_graph(respond, name="analyst")
 
 
 def crewai_crew(respond: Respond) -> Any:

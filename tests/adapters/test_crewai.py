@@ -14,7 +14,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,20 +32,7 @@ from agentkernel.testing import AdapterContract, AgentMaker, Respond
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def crewai_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A throwaway home (and data dir) for CrewAI; crewai is first imported under it."""
-    home = tmp_path_factory.mktemp("crewai-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("HOME", str(home))
-        patch.setenv("XDG_DATA_HOME", str(home / "data"))
-        for name in CREWAI_DEFAULTS:
-            patch.delenv(name, raising=False)
-        patch.setattr(environment, "_done", False)
-        quiet_crewai()
-        import crewai  # noqa: F401 - imported here, under the throwaway home
-
-        yield home
+pytestmark = pytest.mark.usefixtures("crewai_home")
 
 
 @pytest.fixture
@@ -139,8 +125,9 @@ async def test_two_tasks_become_two_task_steps(crewai: ModuleType) -> None:
     crew = crewai.Crew(
         agents=[writer, editor],
         tasks=[
-            crewai.Task(name="draft", description="Draft a reply to {prompt}.", expected_output="A draft.",
-                        agent=writer),
+            crewai.Task(
+                name="draft", description="Draft a reply to {prompt}.", expected_output="A draft.", agent=writer
+            ),
             crewai.Task(name="edit", description="Edit the draft.", expected_output="The reply.", agent=editor),
         ],
     )
@@ -243,8 +230,9 @@ async def test_inputs_option_fills_task_placeholders(crewai: ModuleType) -> None
         return "ok"
 
     agent = crewai.Agent(role="r", goal="g", backstory="b", llm=scripted_llm(respond))
-    crew = crewai.Crew(agents=[agent], tasks=[crewai.Task(description="Write about {topic}.", expected_output="x",
-                                                          agent=agent)])
+    crew = crewai.Crew(
+        agents=[agent], tasks=[crewai.Task(description="Write about {topic}.", expected_output="x", agent=agent)]
+    )
     runner = reject_runner()
     runner.register(crew, name="writer", inputs={"topic": "otters"})
     await runner.run("writer", Session(), "go")
@@ -294,8 +282,12 @@ def test_importing_the_adapter_and_recognizing_other_objects_imports_no_crewai()
         "print('crewai' in sys.modules)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False"
@@ -350,7 +342,12 @@ def test_runs_write_nothing_else_into_home_and_telemetry_is_off(tmp_path: Path) 
     env.update(HOME=str(home), XDG_DATA_HOME=str(data), PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(RUN_IN_EMPTY_HOME)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "telemetry-disabled True" in done.stdout
@@ -376,7 +373,12 @@ def test_the_example_runs_offline(tmp_path: Path) -> None:
     env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "crewai_agent.py")],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "concierge> Hello! What should I call you?" in done.stdout
@@ -415,6 +417,10 @@ def test_public_api() -> None:
     import agentkernel_crewai.testing
 
     assert sorted(agentkernel_crewai.__all__) == [
-        "AGENT_TASK", "CREWAI_DEFAULTS", "CrewAIAdapter", "DEFAULT_KEEP_RUNS", "quiet_crewai",
+        "AGENT_TASK",
+        "CREWAI_DEFAULTS",
+        "CrewAIAdapter",
+        "DEFAULT_KEEP_RUNS",
+        "quiet_crewai",
     ]
     assert sorted(agentkernel_crewai.testing.__all__) == ["ScriptedLLM", "message_texts"]

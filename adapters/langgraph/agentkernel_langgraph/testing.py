@@ -21,8 +21,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
-__all__ = ["FunctionChatModel", "Reply"]
+__all__ = ["FunctionChatModel", "Reply", "text_graph"]
 
 Reply = Callable[[list[BaseMessage]], "str | AIMessage"]
 """Gets the messages a model call received, returns the answer text or an ``AIMessage``."""
@@ -82,3 +84,20 @@ class FunctionChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Accept tools (the reply function decides which to call) and return the model itself."""
         return self
+
+
+def text_graph(respond: Callable[[list[str]], str], *, name: str = "probe") -> CompiledStateGraph[Any, Any, Any, Any]:
+    """A one-node graph over messages whose model answers with ``respond(texts)``.
+
+    ``texts`` are the contents of every message the model received, oldest first. Handy for
+    testing what reaches a LangGraph agent through agentkernel.
+    """
+    model = FunctionChatModel(lambda messages: respond([m.text for m in messages]))
+
+    def call_model(state: MessagesState) -> dict[str, list[BaseMessage]]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("model", call_model)
+    builder.add_edge(START, "model")
+    return builder.compile(name=name)
