@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypedDict
 
 import pytest
 from agentkernel_langgraph import LangGraphAdapter, NamespaceSaver
-from agentkernel_langgraph.testing import FunctionChatModel
+from agentkernel_langgraph.testing import FunctionChatModel, text_graph
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.tools import tool
@@ -27,7 +27,6 @@ from agentkernel.settings import load_settings
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel.testing import ScriptedAgent
 from agentkernel.testing.scripted import ScriptedAdapter
-from tests.adapters.test_langgraph_contract import message_graph
 
 
 @pytest.fixture
@@ -53,16 +52,16 @@ def echo_graph(seen: list[list[str]] | None = None) -> Any:
             seen.append(received)
         return f"heard {len(received)}: {received[-1]}"
 
-    return message_graph(respond)
+    return text_graph(respond)
 
 
 # ------------------------------------------------------------------ recognising
 def test_recognizes_compiled_graphs_only() -> None:
     adapter = LangGraphAdapter()
-    assert adapter.recognizes(message_graph(lambda t: "x"))
+    assert adapter.recognizes(text_graph(lambda t: "x"))
     assert not adapter.recognizes(ScriptedAgent())
     assert not adapter.recognizes(StateGraph(MessagesState))  # not compiled
-    assert adapter.agent_name(message_graph(lambda t: "x")) == "probe"
+    assert adapter.agent_name(text_graph(lambda t: "x")) == "probe"
 
 
 def test_importing_and_refusing_other_agents_does_not_import_langgraph() -> None:
@@ -79,7 +78,7 @@ def test_importing_and_refusing_other_agents_does_not_import_langgraph() -> None
 
 
 def test_missing_langgraph_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    graph = message_graph(lambda t: "x")
+    graph = text_graph(lambda t: "x")
     monkeypatch.setitem(sys.modules, "langgraph.pregel", None)
     with pytest.raises(MissingDependency, match=r"pip install 'agentkernel\[langgraph\]'"):
         LangGraphAdapter().recognizes(graph)
