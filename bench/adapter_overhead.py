@@ -105,13 +105,9 @@ def crewai() -> Framework:
     from agentkernel_crewai import quiet_crewai
 
     quiet_crewai()
-    from agentkernel_crewai.testing import ScriptedLLM
-    from crewai import Agent, Crew, Task
+    from agentkernel_crewai.testing import one_agent_crew
 
-    member = Agent(role="bench", goal="Answer.", backstory="Quick.", llm=ScriptedLLM(reply), max_retry_limit=0)
-    crew = Crew(
-        agents=[member], tasks=[Task(description="Answer: {prompt}", expected_output="An answer.", agent=member)]
-    )
+    crew = one_agent_crew(reply, role="bench", task="Answer: {prompt}")
 
     def bare() -> BareRun:
         async def run(sid: str, prompt: str) -> str:

@@ -119,8 +119,19 @@ def environment(**extra: str) -> dict[str, str]:
 def serve(module: Path, workers: int, stack: ExitStack, **env: str) -> tuple[str, float]:
     """Start ``agentkernel serve``; return its URL and the seconds until /health answered."""
     port = free_port()
-    args = [sys.executable, "-m", "agentkernel.cli", "serve", str(module), "--port", str(port),
-            "--workers", str(workers), "--log-level", "warning"]
+    args = [
+        sys.executable,
+        "-m",
+        "agentkernel.cli",
+        "serve",
+        str(module),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
     started = time.perf_counter()
     process = subprocess.Popen(args, env=environment(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stack.callback(lambda: (process.terminate(), process.wait(timeout=20)))
@@ -149,8 +160,13 @@ def import_times(module: Path) -> dict[str, float]:
     )
     best: dict[str, float] = {}
     for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", probe], env=environment(AK_API__AGENTS=str(module)),
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=environment(AK_API__AGENTS=str(module)),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         for key, value in json.loads(out).items():
             best[key] = min(best.get(key, value), value)
     return best
@@ -159,8 +175,10 @@ def import_times(module: Path) -> dict[str, float]:
 def report(results: list[Result], baseline: Result) -> None:
     print(f"{'configuration':<32} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'vs bare':>8}")
     for r in results:
-        print(f"{r.name:<32} {r.rate:8.0f} {r.percentile(0.5):8.2f} {r.percentile(0.99):8.2f} {r.errors:6d} "
-              f"{r.rate / baseline.rate:8.3f}")
+        print(
+            f"{r.name:<32} {r.rate:8.0f} {r.percentile(0.5):8.2f} {r.percentile(0.99):8.2f} {r.errors:6d} "
+            f"{r.rate / baseline.rate:8.3f}"
+        )
 
 
 def main() -> None:
@@ -169,32 +187,42 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--sessions", type=int, default=100)
     args = parser.parse_args()
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus; "
-          f"{args.requests} requests over {args.sessions} sessions, {args.concurrency} in flight")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpus; "
+        f"{args.requests} requests over {args.sessions} sessions, {args.concurrency} in flight"
+    )
 
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         module = Path(tmp) / "bench_agents.py"
         module.write_text(AGENTS)
         times = import_times(module)
-        print(f"start-up: framework imports {times['frameworks']:.3f}s, agentkernel import "
-              f"{times['agentkernel_import']:.3f}s, create_app {times['create_app']:.3f}s "
-              f"(agentkernel's own part: {times['agentkernel_import'] + times['create_app']:.3f}s)")
+        print(
+            f"start-up: framework imports {times['frameworks']:.3f}s, agentkernel import "
+            f"{times['agentkernel_import']:.3f}s, create_app {times['create_app']:.3f}s "
+            f"(agentkernel's own part: {times['agentkernel_import'] + times['create_app']:.3f}s)"
+        )
 
         results = [asyncio.run(bare(args.requests, args.concurrency, args.sessions))]
         url, ready = serve(module, 1, stack)
         print(f"start-up: `agentkernel serve` answered /health {ready:.2f}s after spawn (1 worker, in_memory)")
-        results.append(asyncio.run(over_http("http 1 worker, in_memory", url, args.requests, args.concurrency,
-                                             args.sessions)))
+        results.append(
+            asyncio.run(over_http("http 1 worker, in_memory", url, args.requests, args.concurrency, args.sessions))
+        )
         if importlib.util.find_spec("agentkernel.stores.redis") is not None:
             from agentkernel.testing.redis_server import RedisServer
 
             redis = stack.enter_context(RedisServer())
             for workers in (1, 2):
-                env = {"AK_SESSION__TYPE": "redis", "AK_SESSION__REDIS__URL": redis.url,
-                       "AK_SESSION__REDIS__PREFIX": f"bench{workers}:"}
+                env = {
+                    "AK_SESSION__TYPE": "redis",
+                    "AK_SESSION__REDIS__URL": redis.url,
+                    "AK_SESSION__REDIS__PREFIX": f"bench{workers}:",
+                }
                 url, ready = serve(module, workers, stack, **env)
-                print(f"start-up: `agentkernel serve` answered /health {ready:.2f}s after spawn "
-                      f"({workers} worker{'s' if workers > 1 else ''}, redis)")
+                print(
+                    f"start-up: `agentkernel serve` answered /health {ready:.2f}s after spawn "
+                    f"({workers} worker{'s' if workers > 1 else ''}, redis)"
+                )
                 name = f"http {workers} worker{'s' if workers > 1 else ''}, redis"
                 results.append(asyncio.run(over_http(name, url, args.requests, args.concurrency, args.sessions)))
         else:

@@ -194,13 +194,22 @@ def test_run_failures_exit_non_zero_with_one_line(broken_module: Path) -> None:
 def test_cli_main_in_a_file_of_agents(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, str(EXAMPLE), "run", "my name is Linus"],
-        capture_output=True, text=True, env=cli_env(), timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("Nice to meet you, Linus!")
     chat = subprocess.run(
-        [sys.executable, str(EXAMPLE)], input="what is my name?\n",
-        capture_output=True, text=True, env=cli_env(), timeout=60, check=False,
+        [sys.executable, str(EXAMPLE)],
+        input="what is my name?\n",
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
     )
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.startswith("I don't know your name yet")
@@ -218,11 +227,25 @@ def test_cli_main_finds_module_level_agents_and_takes_agents_directly(tmp_path: 
         "        CLI.main([], agents={'other': ScriptedAgent('x', replies=['boop'])})\n"
         "    CLI.main()\n"
     )
-    found = subprocess.run([sys.executable, str(script)], input="hi\n", capture_output=True, text=True,
-                           env=cli_env(), timeout=60, check=False)
+    found = subprocess.run(
+        [sys.executable, str(script)],
+        input="hi\n",
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
     assert found.stdout == "beep\n", found.stderr
-    direct = subprocess.run([sys.executable, str(script), "direct"], input="hi\n", capture_output=True, text=True,
-                            env=cli_env(), timeout=60, check=False)
+    direct = subprocess.run(
+        [sys.executable, str(script), "direct"],
+        input="hi\n",
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
     assert direct.stdout == "boop\n", direct.stderr
 
 
@@ -237,8 +260,9 @@ def test_plugins_lists_adapters_and_stores_importing_nothing() -> None:
         "    loaded = [m for m in ('agentkernel.testing.scripted', 'agentkernel.stores.redis') if m in sys.modules]\n"
         "    print('LOADED', loaded, file=sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=cli_env(),
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=cli_env(), timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     adapters = {p["name"]: p for p in data["adapters"]}
@@ -324,7 +348,7 @@ def test_sessions_export_to_stdout_and_import_from_stdin(shared_store: InMemoryS
     assert invoke("sessions", "import", "-", "--user", "carol", input=exported).exit_code == 0
     listed = json.loads(invoke("sessions", "list", "--user", "carol", "--json").stdout)
     assert [s["id"] for s in listed["sessions"]] == ["s-2"]
-    bad = invoke("sessions", "import", "-", input="{\"not\": \"an export\"}")
+    bad = invoke("sessions", "import", "-", input='{"not": "an export"}')
     assert bad.exit_code == 2
     assert "is not a session export" in bad.stderr
 
@@ -440,8 +464,16 @@ def test_chat_prints_each_piece_of_the_answer_as_it_arrives(monkeypatch: pytest.
     loop = LoopThread()
     monkeypatch.setattr("sys.stdin", io.StringIO("go\n"))
     try:
-        chat = Chat(runner, loop, user_id="u", session_id=None, agent=None, interactive=False,
-                    out=Console(file=screen), err=Console(file=io.StringIO()))
+        chat = Chat(
+            runner,
+            loop,
+            user_id="u",
+            session_id=None,
+            agent=None,
+            interactive=False,
+            out=Console(file=screen),
+            err=Console(file=io.StringIO()),
+        )
         assert chat.start() == 0
     finally:
         loop.stop()
@@ -451,17 +483,27 @@ def test_chat_prints_each_piece_of_the_answer_as_it_arrives(monkeypatch: pytest.
 @pytest.mark.parametrize(
     ("missing", "code", "message"),
     [
-        ("typer", "import agentkernel.cli",
-         "the agentkernel command requires the 'cli' extra: pip install 'agentkernel[cli]'"),
-        ("fastapi", "import agentkernel.http",
-         "the HTTP front end requires the 'http' extra: pip install 'agentkernel[http]'"),
-        ("uvicorn", f"from agentkernel.cli import CLI; CLI.main(['serve', {str(EXAMPLE)!r}])",
-         "agentkernel serve requires the 'http' extra: pip install 'agentkernel[http]'"),
+        (
+            "typer",
+            "import agentkernel.cli",
+            "the agentkernel command requires the 'cli' extra: pip install 'agentkernel[cli]'",
+        ),
+        (
+            "fastapi",
+            "import agentkernel.http",
+            "the HTTP front end requires the 'http' extra: pip install 'agentkernel[http]'",
+        ),
+        (
+            "uvicorn",
+            f"from agentkernel.cli import CLI; CLI.main(['serve', {str(EXAMPLE)!r}])",
+            "agentkernel serve requires the 'http' extra: pip install 'agentkernel[http]'",
+        ),
     ],
 )
 def test_missing_extras_say_what_to_install(missing: str, code: str, message: str) -> None:
     probe = f"import sys; sys.modules[{missing!r}] = None\n{code}"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=cli_env(),
-                            timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=cli_env(), timeout=60, check=False
+    )
     assert result.returncode != 0
     assert message in result.stderr

@@ -46,10 +46,7 @@ def test_a_dict_names_the_agents(write: Write) -> None:
 
 
 def test_a_registry_and_specs_keep_their_options(write: Write) -> None:
-    body = (
-        "agents = AgentRegistry()\n"
-        "agents.register(ScriptedAgent('a'), history='own', description='mine')\n"
-    )
+    body = "agents = AgentRegistry()\nagents.register(ScriptedAgent('a'), history='own', description='mine')\n"
     path = write("loader_registry", body)
     assert load_agents(str(path)).get("a").history == "own"
     spec = AgentSpec("named", ScriptedAgent("x"), history="own", description="d", options={"k": 1})

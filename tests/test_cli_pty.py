@@ -18,8 +18,15 @@ agents = [ScriptedAgent("slow", replies=["too late"], delay=30), ScriptedAgent("
 
 
 def spawn(*args: str, cwd: Path | None = None) -> pexpect.spawn:
-    child = pexpect.spawn(COMMAND[0], [*COMMAND[1:], *args], env=cli_env(), encoding="utf-8", timeout=20,
-                          dimensions=(40, 200), cwd=str(cwd) if cwd else None)
+    child = pexpect.spawn(
+        COMMAND[0],
+        [*COMMAND[1:], *args],
+        env=cli_env(),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 200),
+        cwd=str(cwd) if cwd else None,
+    )
     return child
 
 

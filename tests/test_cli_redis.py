@@ -20,11 +20,27 @@ def redis_env() -> Iterator[dict[str, str]]:
 
 
 def test_a_chat_resumes_in_a_new_process_with_its_last_agent(redis_env: dict[str, str]) -> None:
-    first = run_cli("chat", str(EXAMPLE), "--session", "resume-me", "--user", "ada",
-                    stdin="my name is Ada\n!agent historian\nrecap\n", env=redis_env)
+    first = run_cli(
+        "chat",
+        str(EXAMPLE),
+        "--session",
+        "resume-me",
+        "--user",
+        "ada",
+        stdin="my name is Ada\n!agent historian\nrecap\n",
+        env=redis_env,
+    )
     assert first.returncode == 0, first.stderr
-    second = run_cli("chat", str(EXAMPLE), "--session", "resume-me", "--user", "ada",
-                     stdin="anything new?\n!agent assistant\nwhat is my name?\n", env=redis_env)
+    second = run_cli(
+        "chat",
+        str(EXAMPLE),
+        "--session",
+        "resume-me",
+        "--user",
+        "ada",
+        stdin="anything new?\n!agent assistant\nwhat is my name?\n",
+        env=redis_env,
+    )
     assert second.returncode == 0, second.stderr
     lines = second.stdout.splitlines()
     assert lines[0] == "2 earlier turns:"  # the historian answered: it was the session's last agent

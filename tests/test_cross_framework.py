@@ -36,18 +36,9 @@ def langgraph_agent(respond: Respond) -> Any:
 
 
 def crewai_crew(respond: Respond) -> Any:
-    from agentkernel_crewai.testing import ScriptedLLM
-    from crewai import Agent, Crew, Task
+    from agentkernel_crewai.testing import one_agent_crew
 
-    agent = Agent(
-        role="summariser",
-        goal="Summarise conversations.",
-        backstory="Brief and exact.",
-        llm=ScriptedLLM(respond),
-        max_retry_limit=0,
-    )
-    task = Task(description="Summarise the conversation so far.", expected_output="A summary.", agent=agent)
-    return Crew(agents=[agent], tasks=[task])
+    return one_agent_crew(respond, role="summariser", task="Summarise the conversation so far.")
 
 
 def mentions(texts: list[str], needle: str) -> bool:

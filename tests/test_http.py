@@ -44,8 +44,9 @@ class SwitchableStore(InMemoryStore):
 
 def make_agents() -> AgentRegistry:
     registry = AgentRegistry()
-    registry.register(ScriptedAgent("assistant", replies=["Hello there, friend", "Second answer"]),
-                      description="greets")
+    registry.register(
+        ScriptedAgent("assistant", replies=["Hello there, friend", "Second answer"]), description="greets"
+    )
     registry.register(ScriptedAgent("historian"))
     registry.register(ScriptedAgent("broken", replies=[explode]))
     return registry
@@ -305,8 +306,14 @@ KEYS = {"keys": {"alice": "alice-key", "bob": "bob-key"}}
 
 def test_with_keys_every_request_needs_one(make_client: MakeClient) -> None:
     client = make_client(api=KEYS)
-    for method, path in [("POST", "/run"), ("GET", "/agents"), ("GET", "/sessions"), ("GET", "/sessions/x"),
-                         ("DELETE", "/sessions/x"), ("POST", "/run/stream")]:
+    for method, path in [
+        ("POST", "/run"),
+        ("GET", "/agents"),
+        ("GET", "/sessions"),
+        ("GET", "/sessions/x"),
+        ("DELETE", "/sessions/x"),
+        ("POST", "/run/stream"),
+    ]:
         response = client.request(method, path, json={"message": "hi"})
         error_of(response, 401, "unauthorized")
         assert response.headers["www-authenticate"] == "Bearer"
@@ -325,8 +332,9 @@ def test_sessions_belong_to_their_creator(make_client: MakeClient) -> None:
     assert made["session_id"] == "s-alice"
     error_of(client.get("/sessions/s-alice", headers=bob), 404, "session_not_found")
     error_of(client.delete("/sessions/s-alice", headers=bob), 404, "session_not_found")
-    error_of(client.post("/run", json={"message": "hi", "session_id": "s-alice"}, headers=bob),
-             404, "session_not_found")
+    error_of(
+        client.post("/run", json={"message": "hi", "session_id": "s-alice"}, headers=bob), 404, "session_not_found"
+    )
     assert client.get("/sessions", headers=bob).json()["sessions"] == []
     assert [s["id"] for s in client.get("/sessions", headers=alice).json()["sessions"]] == ["s-alice"]
     assert client.get("/sessions/s-alice", headers=alice).json()["user_id"] == "alice"
@@ -381,8 +389,9 @@ def test_create_app_loads_the_agents_module_from_settings(monkeypatch: pytest.Mo
         assert client.post("/run", json={"message": "hi"}).json()["output"] == "hey"
 
 
-async def test_a_session_changed_under_the_run_gets_409_with_reject(make_client: MakeClient,
-                                                                    store: SwitchableStore) -> None:
+async def test_a_session_changed_under_the_run_gets_409_with_reject(
+    make_client: MakeClient, store: SwitchableStore
+) -> None:
     from agentkernel.sessions import Sessions
 
     async def meddle(context: RunContext) -> str:
@@ -419,8 +428,12 @@ def test_the_documented_endpoints_are_the_apps_routes(client: TestClient) -> Non
     from fastapi.routing import APIRoute
 
     app = client.app
-    routes = {(method, route.path) for route in app.routes if isinstance(route, APIRoute)  # type: ignore[attr-defined]
-              for method in route.methods}
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)  # type: ignore[attr-defined]
+        for method in route.methods
+    }
     routes.add(("GET", app.openapi_url))  # type: ignore[attr-defined]
     assert documented_endpoints() == routes
 

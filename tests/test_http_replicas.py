@@ -31,8 +31,7 @@ CONCURRENCY = 20
 
 async def hammer(url: str) -> list[tuple[str, httpx.Response]]:
     limit = asyncio.Semaphore(CONCURRENCY)
-    async with httpx.AsyncClient(base_url=url, timeout=60,
-                                 limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=CONCURRENCY)) as client:
 
         async def one(i: int) -> tuple[str, httpx.Response]:
             session_id = f"replica-{i % SESSIONS}"

@@ -31,8 +31,17 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        args = [*COMMAND, "serve", str(module), "--port", str(self.port), "--workers", str(workers),
-                "--log-level", "warning"]
+        args = [
+            *COMMAND,
+            "serve",
+            str(module),
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ]
         self._out = log.open("w")
         self.process = subprocess.Popen(args, env=cli_env(**env), stdout=self._out, stderr=subprocess.STDOUT)
 
@@ -87,8 +96,9 @@ def test_one_worker_serves_the_basic_flow(served: Served) -> None:
         session_id = first.json()["session_id"]
         second = client.post("/run", json={"message": "what is my name?", "session_id": session_id}).json()
         assert second["output"] == "Your name is Ada."
-        with client.stream("POST", "/run/stream", json={"agent": "historian", "message": "recap",
-                                                        "session_id": session_id}) as streamed:
+        with client.stream(
+            "POST", "/run/stream", json={"agent": "historian", "message": "recap", "session_id": session_id}
+        ) as streamed:
             assert streamed.status_code == 200
             events = [line.removeprefix("event: ") for line in streamed.iter_lines() if line.startswith("event: ")]
         assert events[0] == "delta"

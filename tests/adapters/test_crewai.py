@@ -28,6 +28,7 @@ from agentkernel.settings import load_settings
 from agentkernel.stores.base import SessionStore
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel.testing import AdapterContract, AgentMaker, Respond
+from tests.examples import run_example
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,18 +50,9 @@ def scripted_llm(respond: Respond) -> Any:
 
 
 def one_agent_crew(respond: Respond, **agent_options: Any) -> Any:
-    from crewai import Agent, Crew, Task
+    from agentkernel_crewai.testing import one_agent_crew as build
 
-    agent = Agent(
-        role="helper",
-        goal="Help the user.",
-        backstory="A careful assistant.",
-        llm=scripted_llm(respond),
-        max_retry_limit=0,
-        **agent_options,
-    )
-    task = Task(description="Answer the user.", expected_output="The answer.", agent=agent)
-    return Crew(agents=[agent], tasks=[task])
+    return build(respond, **agent_options)
 
 
 def reject_runner(store: InMemoryStore | None = None) -> Runner:
@@ -369,17 +361,7 @@ async def test_a_streaming_crew_runs_with_task_steps_and_is_left_unchanged() -> 
 
 
 def test_the_example_runs_offline(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "XDG_", "AK_"))}
-    env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), PYTHONPATH=os.pathsep.join(sys.path))
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "crewai_agent.py")],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_example("crewai_agent.py", tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "concierge> Hello! What should I call you?" in done.stdout
     assert "concierge> Of course, Ada. What shall we plan?" in done.stdout
@@ -423,4 +405,4 @@ def test_public_api() -> None:
         "DEFAULT_KEEP_RUNS",
         "quiet_crewai",
     ]
-    assert sorted(agentkernel_crewai.testing.__all__) == ["ScriptedLLM", "message_texts"]
+    assert sorted(agentkernel_crewai.testing.__all__) == ["ScriptedLLM", "message_texts", "one_agent_crew"]

@@ -339,8 +339,14 @@ async def test_an_endpoint_that_is_down_raises_store_unavailable(aws_env: None) 
 
 
 async def test_throttling_after_retries_is_store_unavailable(aws_env: None) -> None:
-    client = make_client(region="us-east-1", endpoint_url="http://127.0.0.1:9", connect_timeout=1,
-                         read_timeout=1, max_attempts=1, max_pool_connections=2)
+    client = make_client(
+        region="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        connect_timeout=1,
+        read_timeout=1,
+        max_attempts=1,
+        max_pool_connections=2,
+    )
     store = DynamoDBStore(client=client)
     with Stubber(client) as stub:
         stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
@@ -488,8 +494,10 @@ async def test_appending_writes_only_new_items_and_loading_the_last_n_reads_only
     written: list[int] = []
     read: list[int] = []
     events = store.client.meta.events
-    events.register("provide-client-params.dynamodb.TransactWriteItems",
-                    lambda params, **_: written.append(len(params["TransactItems"])))
+    events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: written.append(len(params["TransactItems"])),
+    )
     events.register("after-call.dynamodb.Query", lambda parsed, **_: read.append(len(parsed.get("Items", []))))
 
     loaded = await store.load("history", last_turns=3)

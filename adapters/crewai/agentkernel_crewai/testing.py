@@ -23,7 +23,7 @@ from typing import Any
 
 from crewai.llms.base_llm import BaseLLM
 
-__all__ = ["ScriptedLLM", "message_texts"]
+__all__ = ["ScriptedLLM", "message_texts", "one_agent_crew"]
 
 _SPEAKERS = ("User: ", "Assistant: ", "System: ", "Tool: ")
 
@@ -86,3 +86,23 @@ class ScriptedLLM(BaseLLM):
     def get_context_window_size(self) -> int:
         """A large window, so CrewAI never trims the conversation."""
         return 128_000
+
+
+def one_agent_crew(
+    respond: Callable[[list[str]], str],
+    *,
+    role: str = "helper",
+    task: str = "Answer the user.",
+    **agent_options: Any,
+) -> Any:
+    """A one-agent, one-task ``Crew`` whose model answers with ``respond(texts)``.
+
+    ``texts`` are the contents of every message the model received. Handy for testing what
+    reaches a CrewAI crew through agentkernel. ``agent_options`` go to ``crewai.Agent``.
+    """
+    from crewai import Agent, Crew, Task
+
+    options: dict[str, Any] = {"goal": "Help the user.", "backstory": "A careful assistant.", "max_retry_limit": 0}
+    options.update(agent_options)
+    agent = Agent(role=role, llm=ScriptedLLM(respond), **options)
+    return Crew(agents=[agent], tasks=[Task(description=task, expected_output="The answer.", agent=agent)])
