@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agentkernel import cli, cli_support
+from agentkernel.cli import _app as cli
+from agentkernel.cli import _support as cli_support
 from agentkernel.runner import Runner
 from agentkernel.settings import Settings
 from agentkernel.stores.memory import InMemoryStore
@@ -401,7 +402,7 @@ def test_docs_describe_every_command_and_chat_command() -> None:
 
     import typer
 
-    from agentkernel.cli_chat import COMMANDS
+    from agentkernel.cli._chat import COMMANDS
 
     text = (ROOT / "docs" / "cli.md").read_text()
     documented = set(re.findall(r"^### `agentkernel ([a-z ]+)`$", text, flags=re.M))
@@ -424,8 +425,8 @@ def test_chat_prints_each_piece_of_the_answer_as_it_arrives(monkeypatch: pytest.
     from rich.console import Console
 
     from agentkernel.adapter import AdapterResult, RunContext, RunEvent
-    from agentkernel.cli_chat import Chat
-    from agentkernel.cli_loop import LoopThread
+    from agentkernel.cli._chat import Chat
+    from agentkernel.cli._loop import LoopThread
     from agentkernel.registry import AdapterSet, AgentRegistry
     from agentkernel.settings import load_settings
 

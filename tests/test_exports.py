@@ -59,3 +59,56 @@ def test_scripted_agents_do_not_import_pytest() -> None:
     code = "import sys\nfrom agentkernel.testing import ScriptedAgent\nprint('pytest' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_documented_import_paths_keep_working() -> None:
+    import importlib
+
+    from agentkernel.cli import CLI
+    from agentkernel.core import Runner, Session
+    from agentkernel.http import create_app
+
+    assert callable(CLI.main) and callable(create_app)
+    assert Session is agentkernel.Session and Runner is agentkernel.Runner
+    module, _, attr = "agentkernel.http:create_app".partition(":")
+    assert getattr(importlib.import_module(module), attr) is create_app
+
+
+def test_entry_points_and_console_script_resolve() -> None:
+    from importlib.metadata import entry_points
+
+    from agentkernel.stores.dynamodb import DynamoDBStore
+    from agentkernel.stores.memory import InMemoryStore
+    from agentkernel.stores.redis import RedisStore
+
+    stores = {ep.name: ep.load() for ep in entry_points(group="agentkernel.session_stores")}
+    assert stores["in_memory"] is InMemoryStore
+    assert stores["redis"] is RedisStore
+    assert stores["dynamodb"] is DynamoDBStore
+    (script,) = [ep for ep in entry_points(group="console_scripts") if ep.name == "agentkernel"]
+    from agentkernel.cli import app
+
+    assert script.load() is app
+
+
+def test_python_m_agentkernel_cli_runs_the_command() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "agentkernel.cli", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert "serve" in out.stdout and "chat" in out.stdout
+
+
+def test_subpackages_expose_only_their_public_surface() -> None:
+    import importlib
+    import pkgutil
+
+    for package in ("agentkernel.cli", "agentkernel.http", "agentkernel.stores.redis", "agentkernel.stores.dynamodb"):
+        module = importlib.import_module(package)
+        private = [m.name for m in pkgutil.iter_modules(module.__path__) if m.name != "__main__"]
+        assert private and all(name.startswith("_") for name in private), (package, private)
+        for name in module.__all__:
+            assert hasattr(module, name), (package, name)

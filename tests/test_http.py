@@ -439,7 +439,7 @@ def test_the_documented_endpoints_are_the_apps_routes(client: TestClient) -> Non
 
 
 def test_every_error_code_is_documented() -> None:
-    from agentkernel import http_errors
+    from agentkernel.http import _errors as http_errors
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "http.md").read_text()
     documented = set(re.findall(r"^\| (\d{3}) \| `([a-z_]+)` \|", text, flags=re.M))

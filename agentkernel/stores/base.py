@@ -5,17 +5,19 @@ A store keeps encoded records (see :mod:`agentkernel.codec`) and applies each
 keeps one short lease per session so that only one run works on a session at a time.
 
 Every store, ours or a third party's, proves itself with the contract suite in
-:mod:`agentkernel.testing.contract`.
+:mod:`agentkernel.testing.store_contract`.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from agentkernel.session import Session, SessionChange, SessionMeta
 
-__all__ = ["SessionPage", "SessionStore"]
+__all__ = ["SessionPage", "SessionStore", "decode_cursor", "encode_cursor"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,7 @@ class SessionPage:
 class SessionStore(Protocol):
     """Where sessions live.
 
-    Contract (checked by :class:`agentkernel.testing.contract.StoreContract`):
+    Contract (checked by :class:`agentkernel.testing.store_contract.StoreContract`):
 
     * ``commit`` applies a change whole or not at all, only if the stored version equals
       ``change.expected_version`` (0: the session must not exist), else raises ``SessionConflict``.
@@ -88,3 +90,26 @@ class SessionStore(Protocol):
     async def aclose(self) -> None:
         """Release connections the store owns."""
         ...
+
+# Opaque cursors for listing sessions newest first: (updated_at, id) of the last row shown.
+
+
+def encode_cursor(updated_at: float, session_id: str) -> str:
+    """Encode the position after which the next page starts."""
+    return base64.urlsafe_b64encode(json.dumps([updated_at, session_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
+    """Decode a cursor made by :func:`encode_cursor`; ``None`` stays ``None``.
+
+    Raises:
+        ValueError: the cursor was not made by :func:`encode_cursor`.
+    """
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        updated_at, session_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return float(updated_at), str(session_id)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"invalid page cursor {cursor!r}: pass the next_cursor of the previous page") from exc

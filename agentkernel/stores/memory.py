@@ -18,8 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentkernel.errors import SessionConflict
 from agentkernel.session import Session, SessionChange, SessionMeta
-from agentkernel.stores.base import SessionPage
-from agentkernel.stores.paging import decode_cursor, encode_cursor
+from agentkernel.stores.base import SessionPage, decode_cursor, encode_cursor
 
 __all__ = ["InMemoryOptions", "InMemoryStore"]
 

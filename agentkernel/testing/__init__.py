@@ -18,8 +18,8 @@ from agentkernel.testing.scripted import Reply, ScriptedAdapter, ScriptedAgent, 
 
 if TYPE_CHECKING:
     from agentkernel.testing.adapter_contract import AdapterContract, AgentMaker, Respond
-    from agentkernel.testing.contract import StoreContract, StoreMaker, sample_turn
     from agentkernel.testing.network import NetworkBlocked, no_network
+    from agentkernel.testing.store_contract import StoreContract, StoreMaker, sample_turn
 
 __all__ = [
     "AdapterContract",
@@ -40,9 +40,9 @@ _LAZY = {
     "AdapterContract": "adapter_contract",
     "AgentMaker": "adapter_contract",
     "Respond": "adapter_contract",
-    "StoreContract": "contract",
-    "StoreMaker": "contract",
-    "sample_turn": "contract",
+    "StoreContract": "store_contract",
+    "StoreMaker": "store_contract",
+    "sample_turn": "store_contract",
     "NetworkBlocked": "network",
     "no_network": "network",
 }

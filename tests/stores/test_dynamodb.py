@@ -22,9 +22,9 @@ from agentkernel.settings import load_settings
 from agentkernel.stores import open_store
 from agentkernel.stores.base import SessionStore
 from agentkernel.stores.dynamodb import DynamoDBOptions, DynamoDBStore, setup
-from agentkernel.stores.dynamodb_client import CommitTooLarge, TableMissing, make_client
-from agentkernel.stores.dynamodb_commit import commit_change, run_cleanup
-from agentkernel.stores.dynamodb_items import META_SK
+from agentkernel.stores.dynamodb._client import CommitTooLarge, TableMissing, make_client
+from agentkernel.stores.dynamodb._commit import commit_change, run_cleanup
+from agentkernel.stores.dynamodb._items import META_SK
 from agentkernel.testing import ScriptedAgent, StoreContract, StoreMaker, sample_turn
 from agentkernel.testing.moto_server import MotoServer
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentkernel.errors import StoreUnavailable
-from agentkernel.stores.dynamodb_items import META_SK, Item, chunk_sk
+from agentkernel.stores.dynamodb._items import META_SK, Item, chunk_sk
 
 __all__ = ["MetaState", "Table"]
 

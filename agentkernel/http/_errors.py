@@ -29,7 +29,7 @@ from agentkernel.errors import (
     SessionTooLarge,
     StoreUnavailable,
 )
-from agentkernel.http_models import ErrorBody, ErrorDetail
+from agentkernel.http._models import ErrorBody, ErrorDetail
 
 __all__ = [
     "ApiError",

@@ -1,6 +1,6 @@
 """The DynamoDB session store (``AK_SESSION__TYPE=dynamodb``, extra ``agentkernel[dynamodb]``).
 
-One table holds every session; the item layout is in :mod:`agentkernel.stores.dynamodb_items` and
+One table holds every session; the item layout is in :mod:`agentkernel.stores.dynamodb._items` and
 docs/stores.md. Reads are strongly consistent (listing, which uses a global secondary index, is
 not). A commit is one ``TransactWriteItems`` guarded by the header's version. boto3 is blocking, so
 every call runs on the store's own small thread pool, never on the event loop.
@@ -27,14 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentkernel.errors import CorruptSession, StoreUnavailable
 from agentkernel.session import Session, SessionChange, SessionMeta
-from agentkernel.stores.base import SessionPage
-from agentkernel.stores.dynamodb_client import boto_errors, error_code, make_client, translate
-from agentkernel.stores.dynamodb_commit import CommitPlan, commit_change, run_cleanup
-from agentkernel.stores.dynamodb_items import LEASE_SK, META_SK, gen_prefix
-from agentkernel.stores.dynamodb_load import load_session, read_state
-from agentkernel.stores.dynamodb_setup import USER_INDEX, setup_table
-from agentkernel.stores.dynamodb_table import Table
-from agentkernel.stores.paging import decode_cursor, encode_cursor
+from agentkernel.stores.base import SessionPage, decode_cursor, encode_cursor
+from agentkernel.stores.dynamodb._client import boto_errors, error_code, make_client, translate
+from agentkernel.stores.dynamodb._commit import CommitPlan, commit_change, run_cleanup
+from agentkernel.stores.dynamodb._items import LEASE_SK, META_SK, gen_prefix
+from agentkernel.stores.dynamodb._load import load_session, read_state
+from agentkernel.stores.dynamodb._setup import USER_INDEX, setup_table
+from agentkernel.stores.dynamodb._table import Table
 
 __all__ = ["DynamoDBOptions", "DynamoDBStore", "setup"]
 

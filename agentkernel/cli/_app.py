@@ -28,8 +28,8 @@ require("rich", extra="cli", feature="the agentkernel command")
 
 import typer  # noqa: E402
 
-from agentkernel.cli_sessions import sessions_app, store_app  # noqa: E402
-from agentkernel.cli_support import (  # noqa: E402
+from agentkernel.cli._sessions import sessions_app, store_app  # noqa: E402
+from agentkernel.cli._support import (  # noqa: E402
     Held,
     UserOpt,
     dump,
@@ -148,7 +148,7 @@ def chat(
     commands. Ctrl-D or !quit leaves; Ctrl-C at the prompt leaves with exit status 130, and
     while an answer streams it drops that answer.
     """
-    from agentkernel.cli_chat import Chat, stdin_is_terminal
+    from agentkernel.cli._chat import Chat, stdin_is_terminal
 
     settings = read_settings()
     registry = _agents(ctx, module, settings)
@@ -217,7 +217,7 @@ def serve(
     With no API keys configured (AK_API__KEYS) only a loopback address is allowed, unless
     AK_API__ALLOW_PUBLIC_WITHOUT_KEYS=true.
     """
-    from agentkernel.http_serve import serve_app
+    from agentkernel.cli._serve import serve_app
 
     settings = read_settings()
     defaults: _Defaults = ctx.obj if isinstance(ctx.obj, _Defaults) else _Defaults()
@@ -270,6 +270,3 @@ def plugins(
 def _plugin_dict(info: Any) -> dict[str, str]:
     return {"name": info.name, "distribution": info.distribution, "version": info.version, "target": info.target}
 
-
-if __name__ == "__main__":
-    app()

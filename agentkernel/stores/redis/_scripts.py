@@ -1,6 +1,6 @@
 """The Lua scripts of the Redis store. Each runs atomically on the server.
 
-Session scripts get ``KEYS = [meta, turns, nsindex]`` (see :mod:`agentkernel.stores.redis_keys`)
+Session scripts get ``KEYS = [meta, turns, nsindex]`` (see :mod:`agentkernel.stores.redis._keys`)
 and the key stem as ``ARGV[1]``; they derive namespace keys from the stem, which share the
 session's hash tag and so its Cluster slot.
 

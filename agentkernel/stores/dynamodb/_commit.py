@@ -20,8 +20,8 @@ from typing import Any
 
 from agentkernel.errors import SessionConflict, StoreUnavailable
 from agentkernel.session import SessionChange
-from agentkernel.stores.dynamodb_client import CommitTooLarge, boto_errors, error_code
-from agentkernel.stores.dynamodb_items import (
+from agentkernel.stores.dynamodb._client import CommitTooLarge, boto_errors, error_code
+from agentkernel.stores.dynamodb._items import (
     META_SK,
     Item,
     Packed,
@@ -35,8 +35,8 @@ from agentkernel.stores.dynamodb_items import (
     turn_sk,
     value_sk,
 )
-from agentkernel.stores.dynamodb_load import read_state
-from agentkernel.stores.dynamodb_table import MetaState, Table
+from agentkernel.stores.dynamodb._load import read_state
+from agentkernel.stores.dynamodb._table import MetaState, Table
 
 __all__ = ["MAX_TRANSACTION_ITEMS", "Cleanup", "CommitPlan", "commit_change", "run_cleanup"]
 

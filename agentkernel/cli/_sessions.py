@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from agentkernel.cli_support import (
+from agentkernel.cli._support import (
     Held,
     UserOpt,
     dump,

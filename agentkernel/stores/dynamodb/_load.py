@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from agentkernel.errors import CorruptSession, StoreUnavailable
 from agentkernel.session import Session, SessionMeta
-from agentkernel.stores.dynamodb_items import Item, chunk_count, chunk_prefix, turn_sk, unpack, value_prefix
-from agentkernel.stores.dynamodb_table import MetaState, Table
+from agentkernel.stores.dynamodb._items import Item, chunk_count, chunk_prefix, turn_sk, unpack, value_prefix
+from agentkernel.stores.dynamodb._table import MetaState, Table
 
 __all__ = ["load_session", "read_state"]
 

@@ -1,6 +1,6 @@
 """The Redis session store: sessions several processes and hosts share, with redis-py's asyncio client.
 
-Each session lives in a few keys under one hash tag (see :mod:`agentkernel.stores.redis_keys`), so
+Each session lives in a few keys under one hash tag (see :mod:`agentkernel.stores.redis._keys`), so
 one Lua script commits a whole change atomically, even on Redis Cluster: it checks the version,
 clears, deletes, updates, appends turns with ``RPUSH`` (never rewriting earlier ones), writes the
 header and refreshes the TTL of every key, or writes nothing. Loads are one script too, so they see
@@ -24,11 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from agentkernel._optional import require
 from agentkernel.errors import CorruptSession, SessionConflict, StoreUnavailable
 from agentkernel.session import Session, SessionChange, SessionMeta
-from agentkernel.stores.base import SessionPage
-from agentkernel.stores.paging import decode_cursor, encode_cursor
-from agentkernel.stores.redis_errors import redact_url, translate_errors
-from agentkernel.stores.redis_keys import SessionKeys, user_index_key
-from agentkernel.stores.redis_scripts import (
+from agentkernel.stores.base import SessionPage, decode_cursor, encode_cursor
+from agentkernel.stores.redis._errors import redact_url, translate_errors
+from agentkernel.stores.redis._keys import SessionKeys, user_index_key
+from agentkernel.stores.redis._scripts import (
     ACQUIRE_LEASE,
     COMMIT,
     DELETE,
@@ -196,7 +195,7 @@ class RedisStore:
         return self._client
 
     def keys(self, session_id: str) -> SessionKeys:
-        """The Redis keys of one session (see :mod:`agentkernel.stores.redis_keys`)."""
+        """The Redis keys of one session (see :mod:`agentkernel.stores.redis._keys`)."""
         return SessionKeys.of(self._prefix, session_id)
 
     # ------------------------------------------------------------ sessions

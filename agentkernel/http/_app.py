@@ -31,8 +31,8 @@ from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
 
 from agentkernel.adapter import RunEvent  # noqa: E402
 from agentkernel.errors import AdapterNotFound, AgentKernelError, AgentNotFound, AgentRunError  # noqa: E402
-from agentkernel.http_errors import ApiError, BodyLimit, error_body, install_error_handlers  # noqa: E402
-from agentkernel.http_models import (  # noqa: E402
+from agentkernel.http._errors import ApiError, BodyLimit, error_body, install_error_handlers  # noqa: E402
+from agentkernel.http._models import (  # noqa: E402
     AgentInfo,
     AgentList,
     ErrorBody,

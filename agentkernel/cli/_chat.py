@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agentkernel.cli_support import when
+from agentkernel.cli._support import when
 from agentkernel.errors import AgentKernelError, AgentRunError
 from agentkernel.session import SYSTEM_NAMESPACE, validate_session_id
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agentkernel.cli_loop import LoopThread
+    from agentkernel.cli._loop import LoopThread
     from agentkernel.runner import Runner
     from agentkernel.session import Session
     from agentkernel.transcript import Turn
