@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from agentkernel import history as _history
 from agentkernel.session import Namespace, Session
 from agentkernel.transcript import Message, Step, Turn, TurnStatus, Usage
 
@@ -69,15 +70,25 @@ class RunContext:
         return self.session.namespace("shared")
 
     def history_messages(self) -> list[Message]:
-        """Earlier turns as chat messages (user input, then the answer), oldest first."""
-        out: list[Message] = []
-        for turn in self.history:
-            if turn.status != "ok":
-                continue
-            out.extend(m for m in turn.input if m.role != "system")
-            if turn.output is not None:
-                out.append(Message(role="assistant", content=turn.output, name=turn.agent))
-        return out
+        """Earlier turns as one neutral conversation, oldest first: the rule every adapter maps
+        to its framework's types (see :mod:`agentkernel.history`)."""
+        return _history.history_messages(self.history)
+
+    def unseen_history_messages(self, framework: str) -> list[Message]:
+        """Like :meth:`history_messages`, for the turns this agent has not seen yet.
+
+        For adapters whose framework keeps the agent's own memory: the agent's own turns in
+        ``framework`` are left out, and the agent's seen cursor in ``state`` moves past this run's
+        turn (see :func:`agentkernel.history.unseen_turns`).
+        """
+        turns = _history.unseen_turns(
+            self.state,
+            self.history,
+            agent=self.agent_name,
+            framework=framework,
+            next_index=self.session.turn_count + 1,
+        )
+        return _history.history_messages(turns)
 
 
 @dataclass(slots=True)

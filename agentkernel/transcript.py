@@ -16,9 +16,9 @@ import time
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-__all__ = ["Message", "Step", "StepKind", "Turn", "TurnError", "TurnStatus", "Usage"]
+__all__ = ["Message", "Step", "StepKind", "ToolCall", "Turn", "TurnError", "TurnStatus", "Usage"]
 
 StepKind = Literal["model_call", "tool_call", "handoff", "task", "interrupt", "custom"]
 TurnStatus = Literal["ok", "error", "interrupted"]
@@ -28,18 +28,46 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
 
 
+class ToolCall(_Record):
+    """One tool call an assistant message asks for.
+
+    Attributes:
+        id: The call's id; the ``tool`` message with the same ``tool_call_id`` is its result.
+        name: The tool's name.
+        arguments: The arguments (JSON data).
+    """
+
+    id: str
+    name: str
+    arguments: Any = None
+
+
 class Message(_Record):
     """One chat message: the input of a turn is a list of these.
 
     Attributes:
         role: Who spoke: ``user``, ``assistant``, ``system`` or ``tool``.
         content: The text.
-        name: Optional speaker name (an agent's name, say).
+        name: Optional speaker name (an agent's name, or a tool's for a ``tool`` message).
+        tool_calls: On an ``assistant`` message: the tool calls it makes.
+        tool_call_id: On a ``tool`` message: the id of the call it answers.
     """
 
     role: Literal["user", "assistant", "system", "tool"]
     content: str
     name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_tool_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Plain messages encode exactly as before these fields existed, so records stay small
+        # and a release that does not know the fields still reads them.
+        data: dict[str, Any] = handler(self)
+        for key in ("tool_calls", "tool_call_id"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class Usage(_Record):

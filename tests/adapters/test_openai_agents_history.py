@@ -78,7 +78,7 @@ async def test_two_sdk_agents_in_one_session_keep_separate_conversations() -> No
     assert first.calls[1] == ["Remember: one", "sdk answer 1", "Hi two", "sdk answer 1", "Hi one"]
 
 
-async def test_failed_turns_of_others_are_not_fed() -> None:
+async def test_failed_turns_of_others_are_fed_as_failed() -> None:
     runner = make_runner(InMemoryStore())
     model = Recorder()
 
@@ -89,7 +89,7 @@ async def test_failed_turns_of_others_are_not_fed() -> None:
     with pytest.raises(Exception, match="boom"):
         await runner.run(ScriptedAgent("broken", replies=[broken]), session, "Remember: never")
     await runner.run(Agent(name="sdk", model=FunctionModel(model)), session, "Hi")
-    assert model.calls == [["Hi"]]
+    assert model.calls == [["Remember: never", "[this turn failed (RuntimeError); no answer was given]", "Hi"]]
 
 
 async def test_a_turn_commits_only_the_chunks_it_changed() -> None:
@@ -108,7 +108,7 @@ async def test_a_turn_commits_only_the_chunks_it_changed() -> None:
     for n in range(6):  # each turn adds two items: the prompt and the answer
         await runner.run(agent, session, f"prompt {n}")
     written = set(changes[-1].updated["openai_agents"])
-    assert written == {"sdk/count", "sdk/items/5", "sdk/seen"}
+    assert written == {"sdk/count", "sdk/items/5", "sdk/history_next"}
     stored = await store.load(session.id)
     assert stored is not None
     assert len([key for key in stored.namespace("openai_agents") if "/items/" in key]) == 6

@@ -20,7 +20,7 @@ def test_public_api_is_pinned() -> None:
         "ToolApprovalPending",
         "build_run_config",
         "feed_unseen_turns",
-        "turn_items",
+        "input_items",
     ]
 
 

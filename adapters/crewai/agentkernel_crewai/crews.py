@@ -8,7 +8,10 @@ once. Every run therefore kicks off a fresh copy made by CrewAI's own ``Crew.cop
 Earlier turns reach the crew the way CrewAI's own ``crewai chat`` passes a conversation: as the
 ``crew_chat_messages`` input, which CrewAI appends to every task's description under its
 "conversation history" instruction, one ``User: ...`` / ``Assistant: ...`` line per message. The
-conversation ends with this run's input, so the crew sees the request too. The request is also
+earlier turns are the kernel's one rule (:mod:`agentkernel.history`); CrewAI's history is text,
+so a tool call becomes the assistant line ``[called <tool> <arguments as JSON>]`` and its result
+the ``Tool: ...`` line after it. The conversation ends with this run's input, so the crew sees the
+request too. The request is also
 the ``{prompt}`` input, for tasks that want to place it themselves.
 """
 
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from crewai import Crew
     from crewai.tasks.task_output import TaskOutput
 
-__all__ = ["AGENT_TASK", "build_crew", "crew_inputs", "is_crewai_object"]
+__all__ = ["AGENT_TASK", "build_crew", "chat_lines", "crew_inputs", "is_crewai_object"]
 
 AGENT_TASK = {
     "description": "Reply to the user's latest message in the conversation below.",
@@ -68,8 +71,17 @@ def crew_inputs(
         ``prompt``, ``crew_chat_messages`` (the whole conversation as JSON, see the module
         docstring) and the ``extra`` inputs.
     """
-    conversation = [{"role": m.role, "content": m.content} for m in [*history, *messages]]
+    conversation = [line for m in [*history, *messages] for line in chat_lines(m)]
     return {**dict(extra or {}), "prompt": prompt, "crew_chat_messages": json.dumps(conversation)}
+
+
+def chat_lines(message: Message) -> list[dict[str, str]]:
+    """One neutral message as CrewAI chat messages (``role`` and text ``content``)."""
+    lines = [{"role": message.role, "content": message.content}] if message.content or not message.tool_calls else []
+    for call in message.tool_calls or []:
+        arguments = json.dumps(call.arguments, ensure_ascii=False, sort_keys=True)
+        lines.append({"role": "assistant", "content": f"[called {call.name} {arguments}]"})
+    return lines
 
 
 def build_crew(agent: object, *, tracing: bool | None, on_task: Callable[[TaskOutput], None]) -> Crew:

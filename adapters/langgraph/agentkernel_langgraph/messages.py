@@ -1,6 +1,7 @@
 """Between agentkernel's neutral transcript and LangChain messages, both ways.
 
-Going in, the session's turns and the run's prompt become LangChain messages. Coming out, the
+Going in, the neutral history (:mod:`agentkernel.history`) and the run's prompt become LangChain
+messages. Coming out, the
 messages a graph's nodes write become transcript steps: a model call for every ``AIMessage``
 (with its token usage) and a tool call for every ``ToolMessage`` (with the arguments the model
 asked for and the tool's result).
@@ -15,23 +16,31 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agentkernel.transcript import Message, Step, Turn, Usage
+from agentkernel.transcript import Message, Step, Usage
 
-__all__ = ["StepRecorder", "as_text", "to_langchain", "turns_to_langchain"]
+__all__ = ["StepRecorder", "as_text", "to_langchain"]
 
 
 def to_langchain(messages: Iterable[Message]) -> list[BaseMessage]:
-    """Neutral messages as LangChain messages.
+    """Neutral messages (this run's input, or :meth:`RunContext.history_messages`) as LangChain
+    messages: an assistant message's tool calls become the ``AIMessage``'s ``tool_calls`` and a
+    ``tool`` message answering one becomes the ``ToolMessage`` with that call id.
 
-    ``tool`` messages carry no tool-call id in the neutral form, so they come in as user
-    messages named ``tool``: a model API would refuse a tool result that answers no call.
+    A ``tool`` message with no call id comes in as a user message named after the tool: a model
+    API would refuse a tool result that answers no call.
     """
     out: list[BaseMessage] = []
     for message in messages:
         if message.role == "assistant":
-            out.append(AIMessage(content=message.content, name=message.name))
+            calls = [
+                {"id": call.id, "name": call.name, "args": _args(call.arguments), "type": "tool_call"}
+                for call in message.tool_calls or []
+            ]
+            out.append(AIMessage(content=message.content, name=message.name, tool_calls=calls))
         elif message.role == "system":
             out.append(SystemMessage(content=message.content))
+        elif message.role == "tool" and message.tool_call_id is not None:
+            out.append(ToolMessage(content=message.content, tool_call_id=message.tool_call_id, name=message.name))
         elif message.role == "tool":
             out.append(HumanMessage(content=message.content, name=message.name or "tool"))
         else:
@@ -39,17 +48,11 @@ def to_langchain(messages: Iterable[Message]) -> list[BaseMessage]:
     return out
 
 
-def turns_to_langchain(turns: Iterable[Turn]) -> list[BaseMessage]:
-    """Earlier turns (of other agents) as the conversation a graph has not seen: each turn's
-    input without system prompts, then its answer named after the agent that gave it."""
-    out: list[BaseMessage] = []
-    for turn in turns:
-        if turn.status == "error":
-            continue
-        out.extend(to_langchain(m for m in turn.input if m.role != "system"))
-        if turn.output:
-            out.append(AIMessage(content=turn.output, name=turn.agent))
-    return out
+def _args(arguments: Any) -> dict[str, Any]:
+    # LangChain tool calls take a dict of arguments; anything else is wrapped.
+    if isinstance(arguments, dict):
+        return arguments
+    return {} if arguments is None else {"input": arguments}
 
 
 def as_text(value: object) -> str:

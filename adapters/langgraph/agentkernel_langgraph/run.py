@@ -16,15 +16,16 @@ from langgraph.pregel import Pregel
 from langgraph.types import Command, Interrupt
 
 from agentkernel.adapter import AdapterResult, RunContext, RunEvent
+from agentkernel.history import adopt_cursor
 from agentkernel.transcript import Step
-from agentkernel_langgraph.messages import StepRecorder, as_text, jsonable, to_langchain, turns_to_langchain
+from agentkernel_langgraph.messages import StepRecorder, as_text, jsonable, to_langchain
 from agentkernel_langgraph.options import GraphOptions
 from agentkernel_langgraph.saver import NamespaceSaver
 
-__all__ = ["SEEN_KEY", "PAUSED_KEY", "stream_graph"]
+__all__ = ["PAUSED_KEY", "stream_graph"]
 
-SEEN_KEY = "turns_seen"
-"""Per agent: how many transcript turns the graph has been given (its own are in its checkpoints)."""
+_OLD_SEEN_KEY = "turns_seen"
+"""Where releases before the shared seen cursor (agentkernel.history) kept it, per agent."""
 
 PAUSED_KEY = "paused"
 """Per agent: the ids of the ``interrupt()`` calls the graph waits at for a resume value."""
@@ -58,10 +59,10 @@ async def stream_graph(
         # paused turn showed, and the graph pauses again at the others.
         graph_input = Command(resume={waiting[0]: context.prompt} if len(waiting) > 1 else context.prompt)
     else:
-        seen = int(state.get(prefix + SEEN_KEY, 0))
-        unseen = [t for t in context.history if t.index >= seen and t.agent != context.agent_name]
-        graph_input = {options.input_key: turns_to_langchain(unseen) + to_langchain(context.messages)}
-        state[prefix + SEEN_KEY] = context.session.turn_count + 1  # everything up to and including this turn
+        # The graph's own turns are in its checkpoints; the others it has not seen come first.
+        adopt_cursor(state, context.agent_name, prefix + _OLD_SEEN_KEY, offset=0)
+        unseen = context.unseen_history_messages("langgraph")
+        graph_input = {options.input_key: to_langchain([*unseen, *context.messages])}
 
     recorder = StepRecorder(context.agent_name)
     interrupts: list[Interrupt] = []

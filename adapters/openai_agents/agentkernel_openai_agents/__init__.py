@@ -12,7 +12,7 @@ Example:
 """
 
 from agentkernel_openai_agents.adapter import OpenAIAgentsAdapter, ToolApprovalPending, build_run_config
-from agentkernel_openai_agents.history import feed_unseen_turns, turn_items
+from agentkernel_openai_agents.history import feed_unseen_turns, input_items
 from agentkernel_openai_agents.memory import DEFAULT_CHUNK_SIZE, NamespaceSession
 from agentkernel_openai_agents.steps import StepRecorder
 
@@ -24,5 +24,5 @@ __all__ = [
     "ToolApprovalPending",
     "build_run_config",
     "feed_unseen_turns",
-    "turn_items",
+    "input_items",
 ]

@@ -3,7 +3,7 @@
 Each run gives ``agents.Runner`` a :class:`~agentkernel_openai_agents.memory.NamespaceSession`
 over the ``openai_agents`` namespace, so the SDK reads and writes its conversation there and the
 kernel commits it with the turn. The agent object is never changed: one agent serves many sessions
-at once. Turns other agents took in the session are fed in as chat items first
+at once. Turns other agents took in the session are fed in as input items first
 (:mod:`agentkernel_openai_agents.history`). Tracing is off for runs under the kernel unless the
 agent is registered with ``tracing=True``.
 
@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkernel._optional import require
 from agentkernel.adapter import AdapterResult, RunContext, RunEvent
-from agentkernel.transcript import Message
-from agentkernel_openai_agents.history import feed_unseen_turns
+from agentkernel_openai_agents.history import feed_unseen_turns, input_items
 from agentkernel_openai_agents.memory import DEFAULT_CHUNK_SIZE, NamespaceSession, agent_prefix
 from agentkernel_openai_agents.steps import StepRecorder, to_json
 
@@ -41,9 +40,6 @@ if TYPE_CHECKING:
     from agents import Agent, RunConfig, RunResult, RunResultStreaming
 
 __all__ = ["OpenAIAgentsAdapter", "ToolApprovalPending", "build_run_config"]
-
-_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "tool": "user"}
-
 
 class ToolApprovalPending(RuntimeError):
     """The SDK run stopped to ask for a tool approval, which runs under the kernel cannot resume."""
@@ -86,10 +82,6 @@ def _final_text(value: Any) -> str:
     if value is None:
         return ""
     return json.dumps(to_json(value), ensure_ascii=False)
-
-
-def _input_items(messages: list[Message]) -> list[dict[str, Any]]:
-    return [{"role": _ROLES[m.role], "content": m.content} for m in messages]
 
 
 class OpenAIAgentsAdapter:
@@ -135,9 +127,7 @@ class OpenAIAgentsAdapter:
         memory = NamespaceSession(
             context.state, context.session.id, agent=context.agent_name, chunk_size=self.chunk_size
         )
-        await feed_unseen_turns(
-            memory, context.state, agent=context.agent_name, framework=self.name, history=context.history
-        )
+        await feed_unseen_turns(memory, context, framework=self.name)
         kwargs: dict[str, Any] = {"session": memory, "run_config": build_run_config(context.options)}
         if "max_turns" in context.options:
             kwargs["max_turns"] = int(context.options["max_turns"])
@@ -150,7 +140,7 @@ class OpenAIAgentsAdapter:
         sdk_agent = self._agent(agent)
         kwargs = await self._prepare(context)
         start = self._starting_agent(sdk_agent, context)
-        result: RunResult = await _sdk().Runner.run(start, _input_items(context.messages), **kwargs)
+        result: RunResult = await _sdk().Runner.run(start, input_items(context.messages), **kwargs)
         recorder = StepRecorder()
         _record_finished(recorder, result, start)
         self._remember_last_agent(result, context)
@@ -166,7 +156,7 @@ class OpenAIAgentsAdapter:
         sdk_agent = self._agent(agent)
         kwargs = await self._prepare(context)
         start = self._starting_agent(sdk_agent, context)
-        streamed: RunResultStreaming = _sdk().Runner.run_streamed(start, _input_items(context.messages), **kwargs)
+        streamed: RunResultStreaming = _sdk().Runner.run_streamed(start, input_items(context.messages), **kwargs)
         recorder = StepRecorder(live=True)
         current: Any = start
         try:

@@ -1,73 +1,65 @@
-"""Turns of other agents, fed into an SDK agent's conversation as plain chat items.
+"""Turns of other agents, fed into an SDK agent's conversation as SDK input items.
 
 An SDK agent's own turns are already in its conversation (the SDK wrote them through
 :class:`~agentkernel_openai_agents.memory.NamespaceSession`). Turns that other agents took in the
 same session, of this framework or another, are not: before each run, the ones the agent has not
-seen yet become a user message (the turn's input) and an assistant message (its answer). The
-index of the last turn fed is kept in the namespace under ``<agent>/seen``, so each turn is fed
-once. Which turns an agent may see at all is the runner's choice (the agent's ``history`` option).
+seen yet are added, as the kernel's one rule shows them (:mod:`agentkernel.history`), mapped to
+Responses input items by :func:`input_items`. The agent's seen cursor (the next unseen turn
+index, ``<agent>/history_next``) is the kernel's too, so each turn is fed once.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+import json
+from collections.abc import Iterable
 from typing import Any
 
-from agentkernel.transcript import Turn
+from agentkernel.adapter import RunContext
+from agentkernel.history import adopt_cursor
+from agentkernel.transcript import Message
 from agentkernel_openai_agents.memory import NamespaceSession, agent_prefix
 
-__all__ = ["feed_unseen_turns", "turn_items"]
+__all__ = ["feed_unseen_turns", "input_items"]
+
+_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "tool": "user"}
 
 
-def turn_items(turn: Turn) -> list[dict[str, Any]]:
-    """The chat items that stand for ``turn``: its non-system input, then its answer."""
-    items: list[dict[str, Any]] = [
-        {"role": message.role if message.role == "user" else "assistant", "content": message.content}
-        for message in turn.input
-        if message.role in ("user", "assistant")
-    ]
-    if turn.output is not None:
-        items.append({"role": "assistant", "content": turn.output})
+def input_items(messages: Iterable[Message]) -> list[dict[str, Any]]:
+    """Neutral messages as Responses input items.
+
+    An assistant message's tool calls become ``function_call`` items (after its text, if any),
+    and a ``tool`` message answering one becomes the ``function_call_output`` with that call id.
+    A ``tool`` message with no call id comes in as a user message, as the API would refuse it.
+    """
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        if message.role == "tool" and message.tool_call_id is not None:
+            items.append({"type": "function_call_output", "call_id": message.tool_call_id, "output": message.content})
+            continue
+        if message.content or not message.tool_calls:
+            items.append({"role": _ROLES[message.role], "content": message.content})
+        for call in message.tool_calls or []:
+            arguments = json.dumps(call.arguments if call.arguments is not None else {}, ensure_ascii=False)
+            items.append({"type": "function_call", "call_id": call.id, "name": call.name, "arguments": arguments})
     return items
 
 
-async def feed_unseen_turns(
-    memory: NamespaceSession,
-    state: MutableMapping[str, Any],
-    *,
-    agent: str,
-    framework: str,
-    history: Sequence[Turn],
-) -> int:
-    """Add the turns of ``history`` that ``agent`` has not seen to its conversation.
+async def feed_unseen_turns(memory: NamespaceSession, context: RunContext, *, framework: str) -> int:
+    """Add the turns ``context.agent_name`` has not seen to its conversation.
 
-    Turns the agent took itself through this adapter are skipped (the SDK stored them), and so
-    are failed turns.
+    Turns the agent took itself through this adapter are skipped (the SDK stored them).
 
     Args:
         memory: The agent's conversation.
-        state: The adapter's namespace, where the last fed index is kept.
-        agent: The agent's name.
+        context: The run's context; its ``state`` holds the seen cursor.
         framework: This adapter's name.
-        history: Earlier turns the agent may see, oldest first.
 
     Returns:
-        How many turns were fed.
+        How many items were fed.
     """
-    key = f"{agent_prefix(agent)}/seen"
-    seen = int(state.get(key, -1))
-    fed = 0
-    items: list[dict[str, Any]] = []
-    for turn in history:
-        if turn.index <= seen:
-            continue
-        seen = max(seen, turn.index)
-        if turn.status == "error" or (turn.agent == agent and turn.framework == framework):
-            continue
-        items.extend(turn_items(turn))
-        fed += 1
+    # Releases before the shared cursor kept the index of the last turn seen.
+    adopt_cursor(context.state, context.agent_name, f"{agent_prefix(context.agent_name)}/seen", offset=1)
+    items = input_items(context.unseen_history_messages(framework))
     if items:
-        await memory.add_items(items)  # type: ignore[arg-type]  # EasyInputMessageParam dicts
-    if history and seen != int(state.get(key, -1)):
-        state[key] = seen
-    return fed
+        await memory.add_items(items)  # type: ignore[arg-type]  # Responses input item dicts
+    return len(items)
