@@ -20,7 +20,8 @@ Model calls, tasks and interrupt steps add nothing: their text is the turn's ans
 an agent may see at all is the runner's choice (the agent's ``history`` option).
 
 Adapters whose framework keeps its own memory (LangGraph checkpoints, the Agents SDK's
-conversation) feed only the turns the agent has not seen yet. They keep one cursor per agent in
+conversation) feed only the turns the agent has not seen yet (its own error turns included: a
+failed run leaves nothing in the framework's memory). They keep one cursor per agent in
 their own namespace, under ``<agent>/history_next`` (the name percent-encoded): the index of the
 next transcript turn the agent has not seen. :func:`unseen_turns` reads and moves it.
 """
@@ -97,8 +98,8 @@ def unseen_turns(
 ) -> list[Turn]:
     """The turns of ``history`` that ``agent`` has not seen; moves its cursor to ``next_index``.
 
-    Turns the agent took itself in ``framework`` are left out: the framework's own memory holds
-    them.
+    Turns the agent took itself in ``framework`` are left out, as the framework's own memory holds
+    them; its own error turns are not (a failed run commits no memory), so it sees those too.
 
     Args:
         state: The adapter's namespace, where the cursor lives.
@@ -112,7 +113,11 @@ def unseen_turns(
     """
     key = cursor_key(agent)
     start = int(state.get(key, 0))
-    unseen = [t for t in history if t.index >= start and not (t.agent == agent and t.framework == framework)]
+    unseen = [
+        t
+        for t in history
+        if t.index >= start and (t.status == "error" or (t.agent, t.framework) != (agent, framework))
+    ]
     if state.get(key) != next_index:
         state[key] = next_index
     return unseen

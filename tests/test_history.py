@@ -130,22 +130,24 @@ def test_an_interrupted_turn_shows_what_it_asked() -> None:
     ]
 
 
-def _turn(index: int, agent: str, framework: str = "langgraph") -> Turn:
-    return Turn(index=index, agent=agent, framework=framework, input=[Message(role="user", content=str(index))])
+def _turn(index: int, agent: str, framework: str = "langgraph", failed: bool = False) -> Turn:
+    return Turn(index=index, agent=agent, framework=framework, input=[Message(role="user", content=str(index))],
+                status="error" if failed else "ok")
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from([("me", "langgraph"), ("me", "crewai"), ("other", "langgraph")]), max_size=8),
+@given(st.lists(st.tuples(st.sampled_from(["me", "other"]), st.sampled_from(["langgraph", "crewai"]), st.booleans()),
+                max_size=8),
        st.integers(0, 8))
-def test_the_cursor_feeds_each_turn_once(owners: list[tuple[str, str]], split: int) -> None:
-    history = [_turn(i, agent, framework) for i, (agent, framework) in enumerate(owners)]
+def test_the_cursor_feeds_each_turn_once(owners: list[tuple[str, str, bool]], split: int) -> None:
+    history = [_turn(i, *owner) for i, owner in enumerate(owners)]
     state: dict[str, Any] = {}
     cut = min(split, len(history))
     first = unseen_turns(state, history[:cut], agent="me", framework="langgraph", next_index=cut)
     assert state[cursor_key("me")] == cut
     second = unseen_turns(state, history, agent="me", framework="langgraph", next_index=len(history))
     fed = [t.index for t in first + second]
-    assert fed == [t.index for t in history if (t.agent, t.framework) != ("me", "langgraph")]
+    assert fed == [t.index for t in history if (t.agent, t.framework) != ("me", "langgraph") or t.status == "error"]
 
 
 def test_the_cursor_key_is_one_documented_key_per_agent() -> None:

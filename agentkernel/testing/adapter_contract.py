@@ -121,8 +121,9 @@ class AdapterContract:
         assert after is not None
         assert dict(after.namespace(ok.framework)) == state_before
         assert [t.status for t in after.turns] == ["ok", "error"]
+        # The failed turn is shown once, as failed (agentkernel.history), from the transcript only.
         follow_up = await runner.run(make_agent(remembers), session, "Anything?")
-        assert follow_up.output == "I know: Remember: keep me"
+        assert follow_up.output == "I know: Remember: keep me | Remember: lose me"
 
     async def test_streaming_ends_with_the_committed_turn(self, make_agent: AgentMaker, store: SessionStore) -> None:
         runner = self.runner(store)
