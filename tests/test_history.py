@@ -175,3 +175,16 @@ async def test_run_context_history_messages_is_the_rule() -> None:
         "q", "[this turn failed (E); no answer was given]"
     ]
     assert context.unseen_history_messages("langgraph") == []
+
+
+def test_plain_messages_encode_as_before_and_tool_fields_round_trip() -> None:
+    from agentkernel.transcript import ToolCall
+
+    assert Message(role="user", content="hi").model_dump(mode="json") == {"role": "user", "content": "hi", "name": None}
+    call = Message(role="assistant", content="", tool_calls=[ToolCall(id="c1", name="t", arguments={"q": 1})])
+    result = Message(role="tool", content="42", name="t", tool_call_id="c1")
+    for message in (call, result):
+        assert Message.model_validate(message.model_dump(mode="json")) == message
+    assert Turn.model_validate(Turn(agent="a", framework="f", input=[call, result]).model_dump(mode="json")).input == [
+        call, result
+    ]
