@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter
+from agentkernel.codec import check_text
 from agentkernel.errors import (
     AgentRunError,
     CorruptSession,
@@ -54,14 +55,19 @@ def to_messages(prompt: Prompt) -> list[Message]:
 
     Raises:
         ValueError: the prompt is empty or a message is malformed.
+        InvalidValue: a message holds text that is not valid Unicode (an unpaired surrogate).
     """
     if isinstance(prompt, str):
         if not prompt.strip():
             raise ValueError("the prompt is empty; pass the text to send to the agent")
-        return [Message(role="user", content=prompt)]
+        return [Message(role="user", content=check_text(prompt, what="the prompt"))]
     messages = [m if isinstance(m, Message) else Message.model_validate(m) for m in prompt]
     if not messages:
         raise ValueError("the prompt is an empty list of messages; pass at least one message")
+    for i, message in enumerate(messages):
+        check_text(message.content, what=f"message {i} of the prompt")
+        if message.name is not None:
+            check_text(message.name, what=f"the name of message {i} of the prompt")
     return messages
 
 

@@ -1,0 +1,39 @@
+"""Text that is not valid Unicode is refused where it enters, before anything runs (issue: guarantee 10)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from agentkernel import InMemoryStore, InvalidValue, Runner
+from agentkernel.http import create_app
+from agentkernel.settings import load_settings
+from agentkernel.testing import ScriptedAgent
+
+LONE = "\ud800"
+
+
+
+
+async def test_a_prompt_with_a_lone_surrogate_is_refused_before_the_agent_runs() -> None:
+    store = InMemoryStore()
+    runs: list[str] = []
+    agent = ScriptedAgent(replies=[lambda ctx: runs.append(ctx.prompt) or "ok"])
+    runner = Runner(store, settings=load_settings())
+    for prompt in (f"hi {LONE}", [{"role": "user", "content": LONE}], [{"role": "user", "content": "x", "name": LONE}]):
+        with pytest.raises(InvalidValue, match="unpaired surrogate"):
+            await runner.run(agent, "s1", prompt)
+    assert runs == []
+    assert await store.load("s1") is None
+
+
+def test_http_answers_422_invalid_value_and_stores_nothing() -> None:
+    store = InMemoryStore()
+    runner = Runner(store, settings=load_settings())
+    runner.register(ScriptedAgent("assistant"))
+    with TestClient(create_app(runner), raise_server_exceptions=False) as client:
+        raw = '{"agent": "assistant", "message": "hi \\ud800", "session_id": "s2"}'
+        response = client.post("/run", content=raw, headers={"content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_value"
+        assert client.get("/sessions/s2").status_code == 404
