@@ -52,8 +52,9 @@ if TYPE_CHECKING:
 
 __all__ = ["HEALTH_PROBE_ID", "create_app"]
 
-HEALTH_PROBE_ID = "agentkernel-health-probe"
-"""The session id ``GET /health`` reads to check that the store answers."""
+HEALTH_PROBE_ID = "~agentkernel-health"
+"""The id ``GET /health`` reads to check that the store answers; no user can create it (``~`` is not
+allowed in session ids), so the unauthenticated probe never loads anyone's state."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}

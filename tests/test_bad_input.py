@@ -1,4 +1,4 @@
-"""Text that is not valid Unicode is refused where it enters, before anything runs (issue: guarantee 10)."""
+"""Bad input is refused where it enters, before anything runs or is stored (guarantee 10)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,18 @@ def test_http_answers_422_invalid_value_and_stores_nothing() -> None:
         assert response.status_code == 422, response.text
         assert response.json()["error"]["code"] == "invalid_value"
         assert client.get("/sessions/s2").status_code == 404
+
+
+def test_no_user_can_create_the_session_the_health_check_reads() -> None:
+    from agentkernel import InvalidSessionId
+    from agentkernel.http import HEALTH_PROBE_ID
+    from agentkernel.session import validate_session_id
+
+    with pytest.raises(InvalidSessionId):
+        validate_session_id(HEALTH_PROBE_ID)
+    runner = Runner(InMemoryStore(), settings=load_settings())
+    runner.register(ScriptedAgent("assistant"))
+    with TestClient(create_app(runner), raise_server_exceptions=False) as client:
+        body = {"agent": "assistant", "message": "squat", "session_id": HEALTH_PROBE_ID}
+        assert client.post("/run", json=body).status_code == 400
+        assert client.get("/health").status_code == 200
