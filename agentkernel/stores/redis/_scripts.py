@@ -177,15 +177,18 @@ end
 return 0
 """
 
-# KEYS: user index. ARGV: score, session id, ttl ms, horizon (scores below it are long expired).
+# KEYS: user index. ARGV: score, session id, ttl ms (0: the session never expires).
+# The index lives as long as its longest-lived session: a session that never expires makes it
+# persistent, and a shorter TTL never shortens it. Entries of sessions that are gone are dropped
+# when a listing meets them (their keys may be in other Cluster slots, out of this script's reach).
 INDEX_ADD = r"""
+local current = redis.call('PTTL', KEYS[1])
 redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
 local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-else
+if ttl == 0 then
   redis.call('PERSIST', KEYS[1])
+elseif current == -2 or (current >= 0 and current < ttl) then
+  redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return 1
 """
