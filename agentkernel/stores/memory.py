@@ -8,8 +8,8 @@ to share between threads (one lock guards every operation) but not between proce
 
 from __future__ import annotations
 
-import threading
 import itertools
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
