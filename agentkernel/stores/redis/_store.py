@@ -152,8 +152,8 @@ class RedisStore:
             MissingDependency: redis-py is not installed.
         """
         aioredis = _redis()
+        from redis.asyncio.retry import Retry  # the asyncio client needs the asyncio Retry
         from redis.backoff import ExponentialWithJitterBackoff
-        from redis.retry import Retry
 
         kwargs: dict[str, Any] = {
             "max_connections": max_connections,
