@@ -121,7 +121,14 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
     delay = 0.005
     while True:
         started = time.monotonic()
-        if await store.acquire_lease(session_id, token, ttl):
+        try:
+            acquired = await store.acquire_lease(session_id, token, ttl)
+        except StoreUnavailable:
+            # The store may have granted the lease before failing to say so: give it back (best
+            # effort, in the background) rather than leave the session locked for the whole ttl.
+            _spawn_release(store, Lease(session_id, token, ttl))
+            raise
+        if acquired:
             break
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -172,6 +179,15 @@ async def _keep_renewed(store: SessionStore, lease: Lease, stop: asyncio.Event) 
             return
         lease._renewed(started)
         interval = lease.ttl / 3
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn_release(store: SessionStore, lease: Lease) -> None:
+    task = asyncio.get_running_loop().create_task(_release(store, lease))
+    _background.add(task)  # keep a reference until it is done
+    task.add_done_callback(_background.discard)
 
 
 async def _release(store: SessionStore, lease: Lease) -> None:

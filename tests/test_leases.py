@@ -176,3 +176,28 @@ async def test_an_outer_cancellation_of_a_run_still_releases_the_lease() -> None
         await asyncio.wait_for(task, timeout=3)
     await asyncio.sleep(0.05)
     assert await store.acquire_lease("outer", "next", 1.0)
+
+
+class AmbiguousAcquireStore(InMemoryStore):
+    """The first lease request is granted, but its answer is lost (the store reports a failure)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed_once = False
+
+    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        granted = await super().acquire_lease(session_id, token, ttl)
+        if not self.failed_once:
+            self.failed_once = True
+            raise StoreUnavailable("the reply was lost")
+        return granted
+
+
+async def test_a_lease_granted_but_reported_as_failed_is_given_back() -> None:
+    store = AmbiguousAcquireStore()
+    runner = make_runner(store, lease_ttl=60, busy="reject")
+    with pytest.raises(StoreUnavailable):
+        await runner.run(ScriptedAgent(), "ambiguous", "hi")
+    await asyncio.sleep(0.05)  # the give-back runs in the background
+    turn = await runner.run(ScriptedAgent(), "ambiguous", "again")  # not busy for 60 s
+    assert turn.index == 0
