@@ -20,7 +20,7 @@ from typing import Any, TypeAlias
 
 from agentkernel.errors import CorruptSession, InvalidValue
 
-__all__ = ["SCHEMA_VERSION", "JSONData", "dump_record", "from_data", "load_record", "to_data"]
+__all__ = ["SCHEMA_VERSION", "JSONData", "check_text", "dump_record", "from_data", "load_record", "to_data"]
 
 SCHEMA_VERSION = 1
 """The format version written into every record. Bump it, with a migration, when a record changes."""
@@ -45,8 +45,38 @@ def to_data(value: object, *, key: str) -> JSONData:
     return _encode(value, key, 0)
 
 
+_MAX_INT_BITS = 14_000
+"""Integers longer than this (about 4,200 digits) may not convert to JSON text; Python caps that at 4,300 digits."""
+
+
+def check_text(text: str, *, what: str) -> str:
+    """Refuse text that cannot be stored as UTF-8 (a lone surrogate, as ``"\\ud800"`` in JSON decodes to).
+
+    Raises:
+        InvalidValue: ``text`` holds an unpaired surrogate; ``what`` says where it was found.
+    """
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidValue(
+                f"{what} holds an unpaired surrogate ({text[exc.start]!a} at position {exc.start}), which is "
+                "not valid Unicode text; send UTF-8 text (or bytes, for binary data)"
+            ) from None
+    return text
+
+
 def _encode(value: object, key: str, depth: int) -> JSONData:
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return check_text(value, what=f"value for key {key!r}")
+    if isinstance(value, int):
+        if value.bit_length() > _MAX_INT_BITS:
+            raise InvalidValue(
+                f"value for key {key!r} is an integer of {value.bit_length()} bits, too long to store as JSON "
+                "text; store it as a str"
+            )
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -66,6 +96,7 @@ def _encode(value: object, key: str, depth: int) -> JSONData:
                     f"value for key {key!r} has a mapping key {k!r} of type {type(k).__name__}; "
                     "JSON object keys must be strings"
                 )
+            check_text(k, what=f"a mapping key in the value for key {key!r}")
             out["$" + k if k.startswith("$") else k] = _encode(v, key, depth + 1)
         return out
     raise InvalidValue(

@@ -11,6 +11,7 @@ Catch ``AgentKernelError`` to handle all of them. The family::
     ├── SessionNotFound        no such session for this user (also a KeyError)
     ├── SessionConflict        a commit was made on a stale version; nothing was written
     ├── SessionBusy            another run holds the session's lease
+    ├── LeaseLost              a run lost its lease before it committed; nothing was written
     ├── SessionTooLarge        a commit would take the session over its size cap
     ├── CorruptSession         a stored record cannot be decoded
     ├── StoreUnavailable       the backend is down, slow or refused the call; nothing was written
@@ -37,6 +38,7 @@ __all__ = [
     "CorruptSession",
     "InvalidSessionId",
     "InvalidValue",
+    "LeaseLost",
     "MissingDependency",
     "ReadOnlyNamespace",
     "SessionBusy",
@@ -111,6 +113,21 @@ class SessionBusy(AgentKernelError):
         super().__init__(
             f"session {session_id!r} is busy with another run; retry in about "
             f"{retry_after:.1f}s, or set AK_RUNNER__BUSY=wait to queue runs"
+        )
+
+
+class LeaseLost(AgentKernelError):
+    """A run lost its session's lease (it expired, or the store failed past its expiry) and stopped.
+
+    The framework's work was cancelled and nothing of the run was committed. Retrying is safe.
+    """
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        super().__init__(
+            f"the run on session {session_id!r} lost its lease before it could commit (the lease expired "
+            "while the run was blocked or the store failed); nothing was written; retry the request, and "
+            "raise AK_RUNNER__LEASE_TTL if runs block their event loop for long"
         )
 
 

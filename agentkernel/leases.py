@@ -2,8 +2,14 @@
 
 A run takes the session's lease before it loads the session and gives it back after it commits.
 While the run lasts the lease is renewed in the background, so a long run keeps it and a crashed
-worker loses it when it expires. A lease never replaces version checks: a commit is still refused
-if the session changed, so a lost lease cannot lose a turn.
+worker loses it when it expires.
+
+A run that loses its lease (a renewal refused because the lease expired and someone else took it,
+or renewals failing until the lease's own expiry passed) must not go on as if it still held the
+session: framework work running under :meth:`Lease.guard` is cancelled and the run ends with
+:class:`~agentkernel.errors.LeaseLost`, and :meth:`Lease.check` refuses to let it commit. The
+commit stays version-checked as well, so even a lease lost between the check and the write cannot
+lose a turn.
 """
 
 from __future__ import annotations
@@ -14,18 +20,88 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
-from agentkernel.errors import SessionBusy, StoreUnavailable
+from agentkernel.errors import LeaseLost, SessionBusy, StoreUnavailable
 from agentkernel.stores.base import SessionStore
 
-__all__ = ["hold_lease"]
+__all__ = ["Lease", "hold_lease"]
 
 logger = logging.getLogger(__name__)
 
+_RELEASE_DELAYS = (0.05, 0.2, 0.5)
+"""Pauses between attempts to release a lease when the store fails (then it expires by itself)."""
+
+_SAFETY = 0.9
+"""Trust a lease for this share of its ttl after the last renewal began (clocks and round trips)."""
+
+
+class Lease:
+    """A run lease this process holds, as :func:`hold_lease` yields it.
+
+    Attributes:
+        session_id: The session it guards.
+        token: The holder's token in the store.
+    """
+
+    def __init__(self, session_id: str, token: str, ttl: float) -> None:
+        self.session_id = session_id
+        self.token = token
+        self.ttl = ttl
+        self._valid_until = time.monotonic() + ttl * _SAFETY
+        self._lost = False
+        self._guarded: asyncio.Task[object] | None = None
+        self._cancelled = False
+
+    @property
+    def lost(self) -> bool:
+        """Whether this process can no longer count on holding the lease."""
+        return self._lost or time.monotonic() >= self._valid_until
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLost` unless the lease is still held; call it before committing."""
+        if self.lost:
+            raise LeaseLost(self.session_id)
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Run the awaits inside the block so that losing the lease cancels them.
+
+        Use it around framework work, never around a ``yield`` to a consumer: the cancellation
+        goes to the task running the block, which is then turned into :class:`LeaseLost`.
+
+        Raises:
+            LeaseLost: the lease was lost before or while the block ran.
+        """
+        self.check()
+        task = asyncio.current_task()
+        self._guarded = task
+        try:
+            yield
+        except asyncio.CancelledError:
+            if self._cancelled and task is not None and task.uncancel() == 0:
+                raise LeaseLost(self.session_id) from None
+            raise
+        finally:
+            self._guarded = None
+        if self._cancelled:  # the work finished before the cancellation landed
+            if task is not None:
+                task.uncancel()
+            raise LeaseLost(self.session_id)
+
+    def _renewed(self, started: float) -> None:
+        self._valid_until = started + self.ttl * _SAFETY
+
+    def _lose(self) -> None:
+        self._lost = True
+        task = self._guarded
+        if task is not None and not self._cancelled:
+            self._cancelled = True
+            task.cancel()
+
 
 @contextlib.asynccontextmanager
-async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: float) -> AsyncIterator[str]:
+async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: float) -> AsyncIterator[Lease]:
     """Hold the session's lease for the body of an ``async with``.
 
     Args:
@@ -35,7 +111,7 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
         wait: Seconds to wait for a lease someone else holds (0: do not wait).
 
     Yields:
-        The lease token.
+        The held :class:`Lease`.
 
     Raises:
         SessionBusy: the lease was still held by another run after ``wait`` seconds.
@@ -43,31 +119,85 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
     token = secrets.token_hex(16)
     deadline = time.monotonic() + wait
     delay = 0.005
-    while not await store.acquire_lease(session_id, token, ttl):
+    while True:
+        started = time.monotonic()
+        try:
+            acquired = await store.acquire_lease(session_id, token, ttl)
+        except StoreUnavailable:
+            # The store may have granted the lease before failing to say so: give it back (best
+            # effort, in the background) rather than leave the session locked for the whole ttl.
+            _spawn_release(store, Lease(session_id, token, ttl))
+            raise
+        if acquired:
+            break
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise SessionBusy(session_id, retry_after=1.0)
         await asyncio.sleep(min(delay * random.uniform(0.5, 1.5), remaining))
         delay = min(delay * 2, 0.25)
-    renewer = asyncio.create_task(_keep_renewed(store, session_id, token, ttl))
+    lease = Lease(session_id, token, ttl)
+    lease._renewed(started)
+    stop = asyncio.Event()
+    renewer = asyncio.create_task(_keep_renewed(store, lease, stop), name=f"agentkernel-lease-{session_id}")
     try:
-        yield token
+        yield lease
     finally:
+        stop.set()
         renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewer
         try:
-            await asyncio.shield(store.release_lease(session_id, token))
-        except StoreUnavailable as exc:  # it expires by itself; the run's outcome stands
-            logger.warning("could not release the lease of session %s: %s", session_id, exc)
+            # Wait without letting the renewer's end (or a cancellation it swallowed) raise here;
+            # the stop flag ends its loop even if a driver ate the CancelledError.
+            await asyncio.wait([renewer], timeout=max(1.0, ttl / 3))
+        finally:
+            await asyncio.shield(asyncio.ensure_future(_release(store, lease)))
 
 
-async def _keep_renewed(store: SessionStore, session_id: str, token: str, ttl: float) -> None:
-    while True:
-        await asyncio.sleep(ttl / 3)
+async def _keep_renewed(store: SessionStore, lease: Lease, stop: asyncio.Event) -> None:
+    interval = lease.ttl / 3
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
+        started = time.monotonic()
         try:
-            if not await store.renew_lease(session_id, token, ttl):
-                logger.warning("lost the lease of session %s; its commit is still version-checked", session_id)
-                return
+            held = await store.renew_lease(lease.session_id, lease.token, lease.ttl)
         except StoreUnavailable as exc:
-            logger.warning("could not renew the lease of session %s: %s", session_id, exc)
+            logger.warning("could not renew the lease of session %s: %s", lease.session_id, exc)
+            if lease.lost:
+                logger.warning("the lease of session %s ran out while the store failed; stopping the run",
+                               lease.session_id)
+                lease._lose()
+                return
+            interval = min(lease.ttl / 3, max(0.05, (lease._valid_until - time.monotonic()) / 3))
+            continue
+        if stop.is_set():
+            return
+        if not held:
+            logger.warning("lost the lease of session %s; stopping the run", lease.session_id)
+            lease._lose()
+            return
+        lease._renewed(started)
+        interval = lease.ttl / 3
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _spawn_release(store: SessionStore, lease: Lease) -> None:
+    task = asyncio.get_running_loop().create_task(_release(store, lease))
+    _background.add(task)  # keep a reference until it is done
+    task.add_done_callback(_background.discard)
+
+
+async def _release(store: SessionStore, lease: Lease) -> None:
+    for attempt, pause in enumerate((*_RELEASE_DELAYS, None), start=1):
+        try:
+            await store.release_lease(lease.session_id, lease.token)
+            return
+        except StoreUnavailable as exc:
+            if pause is None:  # it expires by itself; the run's outcome stands
+                logger.warning("could not release the lease of session %s after %d attempts: %s",
+                               lease.session_id, attempt, exc)
+                return
+            await asyncio.sleep(pause * random.uniform(0.5, 1.5))

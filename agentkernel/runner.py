@@ -24,7 +24,15 @@ from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter
-from agentkernel.errors import AgentRunError, CorruptSession, SessionConflict, SessionNotFound, StoreUnavailable
+from agentkernel.codec import check_text
+from agentkernel.errors import (
+    AgentRunError,
+    CorruptSession,
+    LeaseLost,
+    SessionConflict,
+    SessionNotFound,
+    StoreUnavailable,
+)
 from agentkernel.leases import hold_lease
 from agentkernel.registry import AdapterSet, AgentRegistry, AgentSpec
 from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
@@ -47,14 +55,19 @@ def to_messages(prompt: Prompt) -> list[Message]:
 
     Raises:
         ValueError: the prompt is empty or a message is malformed.
+        InvalidValue: a message holds text that is not valid Unicode (an unpaired surrogate).
     """
     if isinstance(prompt, str):
         if not prompt.strip():
             raise ValueError("the prompt is empty; pass the text to send to the agent")
-        return [Message(role="user", content=prompt)]
+        return [Message(role="user", content=check_text(prompt, what="the prompt"))]
     messages = [m if isinstance(m, Message) else Message.model_validate(m) for m in prompt]
     if not messages:
         raise ValueError("the prompt is an empty list of messages; pass at least one message")
+    for i, message in enumerate(messages):
+        check_text(message.content, what=f"message {i} of the prompt")
+        if message.name is not None:
+            check_text(message.name, what=f"the name of message {i} of the prompt")
     return messages
 
 
@@ -183,13 +196,18 @@ class Runner:
             owner = validate_user_id(user_id or DEFAULT_USER)
         policy = self.settings.runner
         wait = policy.busy_timeout if policy.busy == "wait" else 0.0
-        async with hold_lease(self.store, session_id, ttl=policy.lease_ttl, wait=wait):
+        async with hold_lease(self.store, session_id, ttl=policy.lease_ttl, wait=wait) as lease:
+            existed = False
             for attempt in range(1, policy.max_attempts + 1):
+                lease.check()
                 base = await self.store.load(session_id, last_turns=policy.history_turns)
                 if base is None:
+                    if existed:  # deleted while this run was in flight: it stays deleted
+                        raise SessionNotFound(session_id)
                     base = Session(session_id, user_id=owner)
                 elif base.user_id != owner:
                     raise SessionNotFound(session_id)
+                existed = base.version > 0
                 if caller is not None:
                     base.absorb_pending(caller)
                 work = base.fork()
@@ -206,17 +224,30 @@ class Runner:
                 try:
                     if streaming and isinstance(adapter, StreamingAdapter):
                         outcome = _missing_result(spec)
-                        async for event in adapter.stream(spec.agent, context):
-                            if event.type == "result" and event.result is not None:
-                                outcome = event.result
-                            else:
-                                yield event
+                        stream = adapter.stream(spec.agent, context)
+                        try:
+                            while True:
+                                with lease.guard():  # losing the lease cancels the framework, not the consumer
+                                    try:
+                                        event = await anext(stream)
+                                    except StopAsyncIteration:
+                                        break
+                                if event.type == "result" and event.result is not None:
+                                    outcome = event.result
+                                else:
+                                    yield event
+                        finally:
+                            closer = getattr(stream, "aclose", None)
+                            if closer is not None:
+                                await closer()
                     else:
-                        outcome = await adapter.run(spec.agent, context)
-                except (CorruptSession, StoreUnavailable):
-                    raise  # the session or its store failed, not the framework: no error turn
+                        with lease.guard():
+                            outcome = await adapter.run(spec.agent, context)
+                except (CorruptSession, StoreUnavailable, LeaseLost):
+                    raise  # the session, its store or its lease failed, not the framework: no error turn
                 except Exception as exc:  # the framework failed: record it, commit nothing of the run
                     outcome = exc
+                lease.check()  # a run that lost its lease commits nothing
                 target = work if isinstance(outcome, AdapterResult) else base
                 turn = target.append_turn(_make_turn(spec, adapter, messages, started, outcome))
                 target._set_system("last_agent", spec.name)

@@ -30,7 +30,7 @@ from typing import Any, overload
 
 from pydantic import ValidationError
 
-from agentkernel.codec import JSONData, dump_record, from_data, load_record, to_data
+from agentkernel.codec import JSONData, check_text, dump_record, from_data, load_record, to_data
 from agentkernel.errors import CorruptSession, InvalidSessionId, ReadOnlyNamespace
 from agentkernel.transcript import Turn
 
@@ -98,7 +98,7 @@ def _check_namespace(name: str) -> str:
 def _check_key(key: object) -> str:
     if not isinstance(key, str) or not key or len(key) > _MAX_KEY_LENGTH:
         raise KeyError(f"session keys are non-empty strings of at most {_MAX_KEY_LENGTH} characters, got {key!r}")
-    return key
+    return check_text(key, what=f"the session key {key!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +334,8 @@ class Session:
 
     @name.setter
     def name(self, value: str | None) -> None:
+        if value is not None:
+            check_text(value, what="the session name")
         self._meta = replace(self._meta, name=value)
         self._pending.meta_changed = True
 
@@ -344,7 +346,8 @@ class Session:
 
     @tags.setter
     def tags(self, value: Iterable[str]) -> None:
-        self._meta = replace(self._meta, tags=tuple(str(tag) for tag in value))
+        tags = tuple(check_text(str(tag), what="a session tag") for tag in value)
+        self._meta = replace(self._meta, tags=tags)
         self._pending.meta_changed = True
 
     # ------------------------------------------------------------- transcript

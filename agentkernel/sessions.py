@@ -17,9 +17,12 @@ from __future__ import annotations
 
 from agentkernel.errors import SessionNotFound, SessionTooLarge
 from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
-from agentkernel.stores.base import SessionPage, SessionStore
+from agentkernel.stores.base import SessionPage, SessionStore, decode_cursor
 
-__all__ = ["Sessions"]
+__all__ = ["MAX_LAST_TURNS", "Sessions"]
+
+MAX_LAST_TURNS = 1_000_000
+"""The largest ``last_turns`` a load accepts; ``None`` asks for every turn."""
 
 
 class Sessions:
@@ -41,11 +44,14 @@ class Sessions:
 
         Raises:
             InvalidSessionId: the id or user id is malformed.
+            ValueError: ``last_turns`` is negative or over :data:`MAX_LAST_TURNS`.
             CorruptSession: a record of the session is unreadable.
             StoreUnavailable: the store failed (never reported as ``None``).
         """
         validate_session_id(session_id)
         validate_user_id(user_id)
+        if last_turns is not None and not 0 <= last_turns <= MAX_LAST_TURNS:
+            raise ValueError(f"last_turns must be between 0 and {MAX_LAST_TURNS} (or None for all), got {last_turns}")
         session = await self.store.load(session_id, last_turns=last_turns)
         if session is None or session.user_id != user_id:
             return None
@@ -97,4 +103,5 @@ class Sessions:
         validate_user_id(user_id)
         if not 1 <= limit <= 1000:
             raise ValueError(f"limit must be between 1 and 1000, got {limit}")
+        decode_cursor(cursor)  # a forged cursor is the caller's error on every store, never the store's
         return await self.store.list_sessions(user_id, limit=limit, cursor=cursor)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentkernel.errors import ConfigError
@@ -100,6 +100,21 @@ class ApiSettings(BaseModel):
         default=None,
         description="Module or file whose agents the HTTP service serves (`agentkernel serve MODULE` sets it).",
     )
+
+    @field_validator("keys")
+    @classmethod
+    def _distinct_non_blank_keys(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        owners: dict[str, str] = {}
+        for user, secret in keys.items():
+            key = secret.get_secret_value()
+            if not key.strip():
+                raise ValueError(f"the API key of user {user!r} is blank; give every user a long random key")
+            if key in owners:
+                raise ValueError(
+                    f"users {owners[key]!r} and {user!r} have the same API key; a key must identify one user"
+                )
+            owners[key] = user
+        return keys
 
 
 class Settings(BaseSettings):

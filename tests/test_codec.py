@@ -3,9 +3,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentkernel.codec import SCHEMA_VERSION, dump_record, from_data, load_record, to_data
-from agentkernel.errors import CorruptSession
+from agentkernel.errors import CorruptSession, InvalidValue
+from agentkernel.session import Session
 
 
 def test_records_carry_the_schema_version_and_kind() -> None:
@@ -51,3 +54,40 @@ def test_no_pickle_anywhere_in_the_library() -> None:
         if line.strip().startswith(("import pickle", "from pickle", "import dill", "import cloudpickle"))
     ]
     assert offenders == []
+
+
+_SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+
+
+@given(prefix=st.text(), surrogate=_SURROGATES, suffix=st.text())
+def test_text_with_an_unpaired_surrogate_is_refused_when_set(prefix: str, surrogate: str, suffix: str) -> None:
+    bad = prefix + surrogate + suffix
+    for value in (bad, [1, bad], {"k": bad}, {bad: 1}):
+        with pytest.raises(InvalidValue, match="unpaired surrogate"):
+            to_data(value, key="k")
+    session = Session("s")
+    with pytest.raises(InvalidValue):
+        session.set("k", bad)
+    with pytest.raises(InvalidValue):
+        session.set(bad, 1)
+    with pytest.raises(InvalidValue):
+        session.name = bad
+    with pytest.raises(InvalidValue):
+        session.tags = ["ok", bad]
+    assert not session.has_changes
+
+
+@given(value=st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3),
+    max_leaves=10,
+))
+def test_valid_json_data_round_trips(value: object) -> None:
+    data = to_data(value, key="k")
+    assert from_data(json.loads(json.dumps(data))) == value
+
+
+def test_an_integer_too_long_for_json_text_is_refused_naming_the_key() -> None:
+    with pytest.raises(InvalidValue, match=r"'big'.*store it as a str"):
+        to_data(10**5000, key="big")
+    assert to_data(10**4000, key="ok") == 10**4000

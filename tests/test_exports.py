@@ -9,8 +9,9 @@ def test_public_api_is_pinned() -> None:
         [
             "SHARED_NAMESPACE", "SYSTEM_NAMESPACE", "Adapter", "AdapterNotFound", "AdapterResult",
             "AgentKernelError", "AgentNotFound", "AgentRegistry", "AgentRunError", "AgentSpec", "ConfigError",
-            "CorruptSession", "InMemoryStore", "InvalidSessionId", "InvalidValue", "Message", "MissingDependency",
-            "Namespace", "ReadOnlyNamespace", "RunContext", "RunEvent", "Runner", "Session", "SessionBusy",
+            "CorruptSession", "InMemoryStore", "InvalidSessionId", "InvalidValue", "LeaseLost", "Message",
+            "MissingDependency", "Namespace", "ReadOnlyNamespace", "RunContext", "RunEvent", "Runner", "Session",
+            "SessionBusy",
             "SessionChange", "SessionConflict", "SessionMeta", "SessionNotFound", "SessionPage", "SessionStore",
             "SessionTooLarge", "Sessions", "Settings", "Step", "StoreUnavailable", "StreamingAdapter", "Turn",
             "TurnError", "Usage", "__version__", "load_settings", "open_store",

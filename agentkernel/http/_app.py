@@ -45,6 +45,7 @@ from agentkernel.http._models import (  # noqa: E402
 )
 from agentkernel.runner import Runner  # noqa: E402
 from agentkernel.session import DEFAULT_USER, SYSTEM_NAMESPACE, validate_session_id  # noqa: E402
+from agentkernel.sessions import MAX_LAST_TURNS  # noqa: E402
 from agentkernel.settings import Settings, load_settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -52,8 +53,9 @@ if TYPE_CHECKING:
 
 __all__ = ["HEALTH_PROBE_ID", "create_app"]
 
-HEALTH_PROBE_ID = "agentkernel-health-probe"
-"""The session id ``GET /health`` reads to check that the store answers."""
+HEALTH_PROBE_ID = "~agentkernel-health"
+"""The id ``GET /health`` reads to check that the store answers; no user can create it (``~`` is not
+allowed in session ids), so the unauthenticated probe never loads anyone's state."""
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
@@ -257,7 +259,7 @@ def _routes(app: FastAPI) -> None:
         session_id: str,
         runner: RunnerDep,
         user: CallerDep,
-        last: Annotated[int | None, Query(ge=0, description="Only the newest N turns.")] = None,
+        last: Annotated[int | None, Query(ge=0, le=MAX_LAST_TURNS, description="Only the newest N turns.")] = None,
     ) -> SessionDetail:
         """One of the caller's sessions, with its turns (all, or the newest ``last``)."""
         found = await runner.sessions.get(session_id, user_id=user, last_turns=last)

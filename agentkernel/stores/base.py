@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -99,6 +100,10 @@ def encode_cursor(updated_at: float, session_id: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([updated_at, session_id]).encode()).decode().rstrip("=")
 
 
+_MAX_CURSOR = 512
+_CURSOR_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
 def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
     """Decode a cursor made by :func:`encode_cursor`; ``None`` stays ``None``.
 
@@ -108,8 +113,16 @@ def decode_cursor(cursor: str | None) -> tuple[float, str] | None:
     if cursor is None:
         return None
     try:
+        if len(cursor) > _MAX_CURSOR:
+            raise ValueError("too long")
         padded = cursor + "=" * (-len(cursor) % 4)
         updated_at, session_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return float(updated_at), str(session_id)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"invalid page cursor {cursor!r}: pass the next_cursor of the previous page") from exc
+        if isinstance(updated_at, bool) or not isinstance(updated_at, (int, float)) or not isinstance(session_id, str):
+            raise ValueError("wrong types")
+        position = float(updated_at)
+        if not 0 <= position < 1e11 or not _CURSOR_ID.fullmatch(session_id):  # a Unix time; a session id
+            raise ValueError("out of range")
+        return position, session_id
+    except (ValueError, TypeError, OverflowError) as exc:
+        shown = cursor if len(cursor) <= 64 else cursor[:64] + "..."
+        raise ValueError(f"invalid page cursor {shown!r}: pass the next_cursor of the previous page") from exc

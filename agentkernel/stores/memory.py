@@ -8,6 +8,7 @@ to share between threads (one lock guards every operation) but not between proce
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import OrderedDict
@@ -120,9 +121,16 @@ class InMemoryStore:
             entry.meta_obj = change.meta
 
     def _evict(self) -> None:
-        while len(self._sessions) > self._max_sessions:
-            sid, _ = self._sessions.popitem(last=False)
-            self._leases.pop(sid, None)
+        # Least recently used first, but never a session a run holds: its lease and data stay until
+        # the run ends (the cap may be exceeded by at most the number of runs in flight).
+        excess = len(self._sessions) - self._max_sessions
+        if excess <= 0:
+            return
+        now = self._clock()
+        self._leases = {sid: held for sid, held in self._leases.items() if held[1] > now}
+        victims = list(itertools.islice((sid for sid in self._sessions if sid not in self._leases), excess))
+        for sid in victims:
+            del self._sessions[sid]
 
     async def delete(self, session_id: str) -> bool:
         """See :meth:`SessionStore.delete`."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agentkernel.session import Session
@@ -53,3 +55,29 @@ async def test_options_come_from_settings() -> None:
     store = open_store(load_settings(session={"ttl": 5, "in_memory": {"max_sessions": 2}}).session)
     assert isinstance(store, InMemoryStore)
     assert store._max_sessions == 2 and store._ttl == 5
+
+
+async def test_the_lru_cap_never_evicts_a_session_a_run_holds() -> None:
+    from agentkernel import Runner
+    from agentkernel.settings import load_settings
+    from agentkernel.testing import ScriptedAgent
+
+    store = InMemoryStore(max_sessions=2)
+    runner = Runner(store, settings=load_settings())
+    await runner.run(ScriptedAgent(), "held", "first")
+    started = asyncio.Event()
+
+    async def slow(context: object) -> str:
+        started.set()
+        await asyncio.sleep(0.3)
+        return "second answer"
+
+    run = asyncio.create_task(runner.run(ScriptedAgent("slow", replies=[slow]), "held", "second"))
+    await started.wait()
+    for i in range(5):  # other sessions push "held" out of the LRU order while its run is in flight
+        await runner.run(ScriptedAgent(), f"other-{i}", "hi")
+    assert not await store.acquire_lease("held", "intruder", 1.0), "the run's lease was evicted"
+    turn = await run
+    assert turn.output == "second answer"
+    kept = await store.load("held")
+    assert kept is not None and kept.turn_count == 2

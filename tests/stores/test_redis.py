@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.crc import key_slot
 
+from agentkernel import Runner, Sessions
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionConflict
 from agentkernel.session import Session, encode_turn
 from agentkernel.settings import load_settings
 from agentkernel.stores import SessionStore, open_store
 from agentkernel.stores.redis import RedisStore
-from agentkernel.testing import StoreContract, StoreMaker, sample_turn
+from agentkernel.testing import ScriptedAgent, StoreContract, StoreMaker, sample_turn
 from agentkernel.testing.redis_server import RedisServer
 
 
@@ -329,3 +330,26 @@ async def test_only_a_store_made_from_a_url_closes_its_client(server: RedisServe
     async with owned:
         assert await owned.load("x") is not None
     assert closed == [True]
+
+
+async def test_the_listing_index_lives_as_long_as_its_longest_lived_session(server: RedisServer) -> None:
+    forever = RedisStore.from_url(server.url, ttl=0)
+    short = RedisStore.from_url(server.url, ttl=5)
+    long = RedisStore.from_url(server.url, ttl=50)
+    index = "ak:user:{alice}:sessions"
+    try:
+        runners = {name: Runner(store, settings=load_settings()) for name, store in
+                   {"forever": forever, "short": short, "long": long}.items()}
+        agent = ScriptedAgent()
+        await runners["long"].run(agent, "s-long", "hi", user_id="alice")
+        assert 40_000 < await forever.client.pttl(index) <= 50_000
+        await runners["short"].run(agent, "s-short", "hi", user_id="alice")
+        assert await forever.client.pttl(index) > 40_000, "a shorter TTL shortened the index"
+        await runners["forever"].run(agent, "s-forever", "hi", user_id="alice")
+        await runners["short"].run(agent, "s-short-2", "hi", user_id="alice")
+        assert await forever.client.pttl(index) == -1, "a TTL commit made the index of a never-expiring session expire"
+        listed = {m.id for m in (await Sessions(forever).list(user_id="alice")).sessions}
+        assert listed == {"s-long", "s-short", "s-forever", "s-short-2"}
+    finally:
+        for store in (forever, short, long):
+            await store.aclose()

@@ -98,6 +98,7 @@ class CrewAIAdapter:
             context.history_messages(), context.messages, context.prompt, context.options.get("inputs")
         )
         tracing = context.options.get("tracing")
+        stopped = asyncio.Event()  # set once the crew's thread has really ended
 
         def kickoff() -> CrewOutput:  # on a worker thread, in a copy of this task's context
             try:
@@ -105,6 +106,8 @@ class CrewAIAdapter:
                 return cast("CrewOutput", crew.kickoff(inputs=inputs))  # build_crew turned streaming off
             finally:
                 post(None)
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(stopped.set)
 
         job = asyncio.ensure_future(asyncio.to_thread(kickoff))
         job.add_done_callback(_retrieve)
@@ -116,7 +119,10 @@ class CrewAIAdapter:
             output = await job
         finally:
             if not job.done():
-                job.cancel()  # stop waiting; the crew's thread finishes on its own, unheard
+                # A crew's thread cannot be interrupted: stay here (so the run keeps its lease) until
+                # it has ended, so that the next run on this session never overlaps it.
+                await _outlast(stopped)
+                job.cancel()
         self._remember(context, output, steps)
         yield RunEvent(
             type="result",
@@ -134,6 +140,18 @@ class CrewAIAdapter:
         }
         runs = [*context.state.get("runs", []), record]
         context.state["runs"] = runs[-keep:] if keep > 0 else []
+
+
+async def _outlast(stopped: asyncio.Event) -> None:
+    """Wait for ``stopped`` through any number of cancellations, then pass a cancellation on."""
+    cancelled = False
+    while not stopped.is_set():
+        try:
+            await asyncio.shield(stopped.wait())
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _retrieve(job: asyncio.Future[Any]) -> None:

@@ -18,6 +18,7 @@ __all__ = ["ACQUIRE_LEASE", "COMMIT", "DELETE", "INDEX_ADD", "INDEX_REMOVE", "LO
 #       n, cleared names...; n, (name, k, keys...)...; n, (name, k, key, value, ...)...; n, turns...
 # Returns {"ok"} | {"conflict", actual version} | {"corrupt", detail}.
 COMMIT = r"""
+local RECENT_COMMITS = 16  -- ids of the latest commits, so a retry after a lost reply is recognised
 local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
 local stem = ARGV[1]
 local function nskey(name) return stem .. 'ns:' .. name end
@@ -32,8 +33,9 @@ local problem = wrong(meta, 'hash') or wrong(turns, 'list') or wrong(nsindex, 's
 if problem then return {'corrupt', problem} end
 
 local stored = redis.call('HMGET', meta, 'version', 'commit', 'turns')
-if stored[2] == ARGV[4] then
-  return {'ok'}  -- this very change was applied by an earlier attempt of the same call
+local recent = stored[2] or ''
+if string.find(' ' .. recent .. ' ', ' ' .. ARGV[4] .. ' ', 1, true) then
+  return {'ok'}  -- this very change was applied by an earlier attempt (whose reply was lost)
 end
 local actual = 0
 if stored[1] then
@@ -106,7 +108,11 @@ for _, group in ipairs(updated) do
   redis.call('SADD', nsindex, group[1])
 end
 chunked('RPUSH', turns, first_turn, last_turn)
-redis.call('HSET', meta, 'version', ARGV[3], 'record', ARGV[5], 'commit', ARGV[4], 'turns', ARGV[8])
+local ids = {}
+for id in string.gmatch(recent, '%S+') do ids[#ids + 1] = id end
+ids[#ids + 1] = ARGV[4]
+while #ids > RECENT_COMMITS do table.remove(ids, 1) end
+redis.call('HSET', meta, 'version', ARGV[3], 'record', ARGV[5], 'commit', table.concat(ids, ' '), 'turns', ARGV[8])
 
 local ttl = tonumber(ARGV[6])
 local all = {meta, turns, nsindex}
@@ -177,15 +183,18 @@ end
 return 0
 """
 
-# KEYS: user index. ARGV: score, session id, ttl ms, horizon (scores below it are long expired).
+# KEYS: user index. ARGV: score, session id, ttl ms (0: the session never expires).
+# The index lives as long as its longest-lived session: a session that never expires makes it
+# persistent, and a shorter TTL never shortens it. Entries of sessions that are gone are dropped
+# when a listing meets them (their keys may be in other Cluster slots, out of this script's reach).
 INDEX_ADD = r"""
+local current = redis.call('PTTL', KEYS[1])
 redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
 local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-else
+if ttl == 0 then
   redis.call('PERSIST', KEYS[1])
+elseif current == -2 or (current >= 0 and current < ttl) then
+  redis.call('PEXPIRE', KEYS[1], ttl)
 end
 return 1
 """

@@ -46,8 +46,6 @@ __all__ = ["RedisOptions", "RedisStore"]
 logger = logging.getLogger(__name__)
 
 _SCHEMES = ("redis://", "rediss://", "unix://")
-_INDEX_MARGIN = 300.0
-"""Seconds past the TTL after which a user-index entry is surely stale (allows for clock skew)."""
 
 
 class RedisOptions(BaseModel):
@@ -154,8 +152,8 @@ class RedisStore:
             MissingDependency: redis-py is not installed.
         """
         aioredis = _redis()
+        from redis.asyncio.retry import Retry  # the asyncio client needs the asyncio Retry
         from redis.backoff import ExponentialWithJitterBackoff
-        from redis.retry import Retry
 
         kwargs: dict[str, Any] = {
             "max_connections": max_connections,
@@ -241,12 +239,11 @@ class RedisStore:
             raise CorruptSession(sid, _text(reply[1]))
         meta = change.meta
         ttl_ms = _ms(self._ttl) if self._ttl else 0
-        horizon = meta.updated_at - self._ttl - _INDEX_MARGIN
         try:
             with translate_errors(self._where, f"index session {sid!r} for listing"):
                 await self._index_add(
                     keys=[user_index_key(self._prefix, meta.user_id)],
-                    args=[repr(meta.updated_at), sid, ttl_ms, repr(horizon)],
+                    args=[repr(meta.updated_at), sid, ttl_ms],
                 )
         except StoreUnavailable as exc:  # the commit stands; the index is derived and catches up
             logger.warning("session %s was committed but not indexed for listing yet: %s", sid, exc)
