@@ -23,8 +23,9 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
+from agentkernel._records import absorb_pending, adopt, fork, set_system
 from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter
-from agentkernel.errors import AgentRunError, CorruptSession, SessionConflict, SessionNotFound, StoreUnavailable
+from agentkernel.errors import AgentRunError, CorruptSession, SessionConflict, StoreUnavailable
 from agentkernel.leases import hold_lease
 from agentkernel.registry import AdapterSet, AgentRegistry, AgentSpec
 from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
@@ -185,14 +186,10 @@ class Runner:
         wait = policy.busy_timeout if policy.busy == "wait" else 0.0
         async with hold_lease(self.store, session_id, ttl=policy.lease_ttl, wait=wait):
             for attempt in range(1, policy.max_attempts + 1):
-                base = await self.store.load(session_id, last_turns=policy.history_turns)
-                if base is None:
-                    base = Session(session_id, user_id=owner)
-                elif base.user_id != owner:
-                    raise SessionNotFound(session_id)
+                base = await self.sessions.open(session_id, user_id=owner, last_turns=policy.history_turns)
                 if caller is not None:
-                    base.absorb_pending(caller)
-                work = base.fork()
+                    absorb_pending(base, caller)
+                work = fork(base)
                 context = RunContext(
                     session=work,
                     agent_name=spec.name,
@@ -219,7 +216,7 @@ class Runner:
                     outcome = exc
                 target = work if isinstance(outcome, AdapterResult) else base
                 turn = target.append_turn(_make_turn(spec, adapter, messages, started, outcome))
-                target._set_system("last_agent", spec.name)
+                set_system(target, "last_agent", spec.name)
                 try:
                     await self.sessions.save(target)
                 except SessionConflict:
@@ -228,7 +225,7 @@ class Runner:
                     logger.info("session %s changed during a run; running again (attempt %d)", session_id, attempt + 1)
                     continue
                 if caller is not None:
-                    caller.adopt(target)
+                    adopt(caller, target)
                 if isinstance(outcome, BaseException):
                     raise AgentRunError(
                         f"agent {spec.name!r} ({adapter.name}) failed: {type(outcome).__name__}: {outcome}; "

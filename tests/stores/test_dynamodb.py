@@ -15,9 +15,11 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
+from agentkernel._records import mark_committed, pending_change
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionTooLarge, StoreUnavailable
 from agentkernel.runner import Runner
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores import open_store
 from agentkernel.stores.base import SessionStore
@@ -94,9 +96,9 @@ class TestDynamoDBStore(StoreContract):
 
 
 async def save(store: SessionStore, session: Session) -> Session:
-    change = session.change()
+    change = pending_change(session)
     await store.commit(change)
-    session.mark_committed(change)
+    mark_committed(session, change)
     return session
 
 
@@ -135,7 +137,7 @@ async def test_a_2_mb_value_and_a_1_mb_turn_are_stored_and_read_back_whole(
     session.append_turn(turn)
     await save(store, session)
 
-    loaded = await store.load("big")
+    loaded = await Sessions(store).find("big")
     assert loaded is not None
     assert loaded.namespace("langgraph")["checkpoint"]["blob"] == big_value
     assert loaded.turns[0].steps[0].result == long_result
@@ -164,7 +166,7 @@ async def test_overwriting_or_deleting_a_big_value_removes_its_old_chunks(
     after = set(sort_keys(store, "big", "c"))
     assert after, "the new value's chunks were written"
     assert not (after & before), "the old chunks are gone"
-    loaded = await store.load("big")
+    loaded = await Sessions(store).find("big")
     assert loaded is not None
     assert loaded.get("a") == random_text(800_000, seed=5)
     assert loaded.get("b") is None
@@ -180,7 +182,7 @@ async def test_a_commit_over_the_transaction_limit_is_refused_whole(
     with pytest.raises(CommitTooLarge, match="100 per transaction") as caught:
         await save(store, session)
     assert isinstance(caught.value, SessionTooLarge)
-    assert await store.load("many") is None
+    assert await Sessions(store).find("many") is None
     assert items_of(store, "many") == []
 
 
@@ -202,13 +204,13 @@ async def test_a_corrupt_turn_item_is_reported_for_that_session_only(
         ExpressionAttributeValues={":d": {"B": b"\x00not a record"}, ":z": {"BOOL": True}},
     )
     with pytest.raises(CorruptSession) as caught:
-        await store.load("bad")
+        await Sessions(store).find("bad")
     assert caught.value.session_id == "bad"
     assert "turn" in str(caught.value)
-    last = await store.load("bad", last_turns=1)  # the intact turn is still readable
+    last = await Sessions(store).find("bad", last_turns=1)  # the intact turn is still readable
     assert last is not None
     assert [t.prompt for t in last.turns] == ["two"]
-    good = await store.load("good")
+    good = await Sessions(store).find("good")
     assert good is not None
     assert [t.prompt for t in good.turns] == ["one", "two"]
 
@@ -225,7 +227,7 @@ async def test_a_missing_turn_item_is_corruption_not_a_shorter_transcript(
         TableName=store.table_name, Key={"pk": {"S": "holey"}, "sk": {"S": sort_keys(store, "holey", "t")[1]}}
     )
     with pytest.raises(CorruptSession, match="turns 0-2"):
-        await store.load("holey")
+        await Sessions(store).find("holey")
 
 
 # ---------------------------------------------------------------- generations
@@ -241,10 +243,10 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     await save(store, old)
 
     clock.now += 61  # expired, though no item has been deleted yet
-    assert await store.load("reused") is None
+    assert await Sessions(store).find("reused") is None
     assert len(items_of(store, "reused")) > 1
     fresh = await save(store, Session("reused", user_id="u"))
-    loaded = await store.load("reused")
+    loaded = await Sessions(store).find("reused")
     assert loaded is not None
     assert loaded.version == 1 == fresh.version
     assert loaded.keys() == []
@@ -258,7 +260,7 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     assert await store.delete("reused") is True
     assert items_of(store, "reused") == [], "a deleted session leaves no item behind"
     again = await save(store, Session("reused", user_id="u"))
-    reloaded = await store.load("reused")
+    reloaded = await Sessions(store).find("reused")
     assert reloaded is not None
     assert reloaded.keys() == []
     assert reloaded.turn_count == 0
@@ -276,13 +278,13 @@ async def test_clearing_the_transcript_is_one_small_write_and_old_turns_are_purg
         await save(store, session)  # each commit stays under the 100-item limit
     session.namespace("crewai")["x"] = 1
     await save(store, session)
-    loaded = await store.load("long", last_turns=0)
+    loaded = await Sessions(store).find("long", last_turns=0)
     assert loaded is not None
     assert loaded.turn_count == 270
     loaded.clear(transcript=True)  # 270 turns would never fit one transaction as deletes
     loaded.append_turn(sample_turn("fresh"))
     await save(store, loaded)
-    final = await store.load("long")
+    final = await Sessions(store).find("long")
     assert final is not None
     assert [t.prompt for t in final.turns] == ["fresh"]
     assert final.namespaces() == []
@@ -324,10 +326,10 @@ async def test_an_endpoint_that_is_down_raises_store_unavailable(aws_env: None) 
     server.stop()
     try:
         with pytest.raises(StoreUnavailable, match="could not load a session"):
-            await store.load("s")
+            await Sessions(store).find("s")
         session.set("k", 1)
         with pytest.raises(StoreUnavailable):
-            await store.commit(session.change())
+            await store.commit(pending_change(session))
         with pytest.raises(StoreUnavailable):
             await store.list_sessions("anonymous")
         with pytest.raises(StoreUnavailable):
@@ -340,21 +342,18 @@ async def test_an_endpoint_that_is_down_raises_store_unavailable(aws_env: None) 
 
 async def test_throttling_after_retries_is_store_unavailable(aws_env: None) -> None:
     client = make_client(
-        region="us-east-1",
-        endpoint_url="http://127.0.0.1:9",
-        connect_timeout=1,
-        read_timeout=1,
-        max_attempts=1,
-        max_pool_connections=2,
+        DynamoDBOptions(
+            endpoint_url="http://127.0.0.1:9", connect_timeout=1, read_timeout=1, max_attempts=1, max_pool_connections=2
+        )
     )
     store = DynamoDBStore(client=client)
     with Stubber(client) as stub:
         stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
         with pytest.raises(StoreUnavailable, match="throttled"):
-            await store.load("s")
+            await Sessions(store).find("s")
         stub.add_client_error("get_item", "ThrottlingException", http_status_code=400)
         with pytest.raises(StoreUnavailable, match="throttled"):
-            await store.commit(Session("s").change())
+            await store.commit(pending_change(Session("s")))
     await store.aclose()
     client.close()  # the caller's client stays the caller's to close
 
@@ -362,7 +361,7 @@ async def test_throttling_after_retries_is_store_unavailable(aws_env: None) -> N
 async def test_a_missing_table_is_a_clear_error_naming_setup(endpoint: str) -> None:
     store = DynamoDBStore(endpoint_url=endpoint, table_name="not-made-yet")
     try:
-        for call in (store.load("s"), store.commit(Session("s").change()), store.list_sessions("u")):
+        for call in (Sessions(store).find("s"), store.commit(pending_change(Session("s"))), store.list_sessions("u")):
             with pytest.raises(TableMissing, match=r"not-made-yet.*store setup") as caught:
                 await call
             assert isinstance(caught.value, StoreUnavailable)
@@ -424,7 +423,7 @@ async def test_options_come_from_settings(monkeypatch: pytest.MonkeyPatch, endpo
         assert store._ttl == 30
         assert store._plan.chunk_size == 100_000
         await save(store, Session("from-env"))
-        assert await store.load("from-env") is not None
+        assert await Sessions(store).find("from-env") is not None
     finally:
         await store.aclose()
     monkeypatch.setenv("AK_SESSION__DYNAMODB__ENDPOINT_URL", "127.0.0.1:8000")
@@ -500,7 +499,7 @@ async def test_appending_writes_only_new_items_and_loading_the_last_n_reads_only
     )
     events.register("after-call.dynamodb.Query", lambda parsed, **_: read.append(len(parsed.get("Items", []))))
 
-    loaded = await store.load("history", last_turns=3)
+    loaded = await Sessions(store).find("history", last_turns=3)
     assert loaded is not None
     assert [t.index for t in loaded.turns] == [177, 178, 179]
     assert sum(read) == 3, "only the three newest turn items may be read"
@@ -537,11 +536,11 @@ async def test_a_commit_cut_off_before_its_transaction_leaves_nothing_behind(
 
     store.client.meta.events.register("before-send.dynamodb.TransactWriteItems", connection_lost)
     with pytest.raises(StoreUnavailable, match="could not commit"):
-        await store.commit(session.change())
+        await store.commit(pending_change(session))
     store.client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", connection_lost)
 
     assert sort_keys(store, "cut", "c") == [], "staged chunks of a failed commit are deleted again"
-    stored = await store.load("cut")
+    stored = await Sessions(store).find("cut")
     assert stored is not None
     assert stored.version == 1
     assert stored.get("big") is None
@@ -563,9 +562,9 @@ async def test_a_delete_whose_cleanup_fails_still_deletes_the_session(
     assert await store.delete("half") is True
     store.client.meta.events.unregister("before-send.dynamodb.BatchWriteItem", connection_lost)
     assert "not all of its items" in caplog.text
-    assert await store.load("half") is None
+    assert await Sessions(store).find("half") is None
     fresh = await save(store, Session("half"))
-    reloaded = await store.load("half")
+    reloaded = await Sessions(store).find("half")
     assert reloaded is not None
     assert reloaded.get("k") is None
     assert fresh.version == 1
@@ -581,7 +580,7 @@ async def test_a_load_that_overlaps_a_commit_reads_again_instead_of_mixing_versi
     newer = await writer.load("racy")
     assert newer is not None
     newer.set("big", "small now")
-    change = newer.change()
+    change = pending_change(newer)
     landed: list[int] = []
 
     def commit_in_between(**_: object) -> None:
@@ -590,7 +589,7 @@ async def test_a_load_that_overlaps_a_commit_reads_again_instead_of_mixing_versi
             run_cleanup(writer._table, commit_change(writer._table, change, writer._plan))
 
     store.client.meta.events.register("after-call.dynamodb.Query", commit_in_between)
-    loaded = await store.load("racy")
+    loaded = await Sessions(store).find("racy")
     assert landed
     assert loaded is not None
     assert loaded.version == 2
