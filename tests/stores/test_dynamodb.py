@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
-from agentkernel._records import mark_committed, pending_change
+from agentkernel._records import pending_change
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionTooLarge, StoreUnavailable
 from agentkernel.runner import Runner
 from agentkernel.session import Session
@@ -35,23 +35,6 @@ from agentkernel.testing.moto_server import MotoServer
 def moto_server() -> Iterator[MotoServer]:
     with MotoServer() as server:
         yield server
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Dummy credentials, and no profile or config file of the developer's."""
-    nowhere = tmp_path_factory.mktemp("aws") / "none"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(nowhere),
-        "AWS_SHARED_CREDENTIALS_FILE": str(nowhere),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 @pytest.fixture
@@ -96,10 +79,7 @@ class TestDynamoDBStore(StoreContract):
 
 
 async def save(store: SessionStore, session: Session) -> Session:
-    change = pending_change(session)
-    await store.commit(change)
-    mark_committed(session, change)
-    return session
+    return await Sessions(store).save(session)
 
 
 def random_text(size: int, seed: int) -> str:
@@ -243,10 +223,10 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     await save(store, old)
 
     clock.now += 61  # expired, though no item has been deleted yet
-    assert await Sessions(store).find("reused") is None
+    assert await Sessions(store).find("reused", user_id="u") is None
     assert len(items_of(store, "reused")) > 1
     fresh = await save(store, Session("reused", user_id="u"))
-    loaded = await Sessions(store).find("reused")
+    loaded = await Sessions(store).find("reused", user_id="u")
     assert loaded is not None
     assert loaded.version == 1 == fresh.version
     assert loaded.keys() == []
@@ -260,7 +240,7 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     assert await store.delete("reused") is True
     assert items_of(store, "reused") == [], "a deleted session leaves no item behind"
     again = await save(store, Session("reused", user_id="u"))
-    reloaded = await Sessions(store).find("reused")
+    reloaded = await Sessions(store).find("reused", user_id="u")
     assert reloaded is not None
     assert reloaded.keys() == []
     assert reloaded.turn_count == 0
@@ -460,7 +440,7 @@ async def test_processes_running_one_session_keep_every_turn_once_in_order(
         await asyncio.to_thread(process.join, 180)
     assert [p.exitcode for p in processes] == [0] * workers
 
-    final = await make_dynamodb().load("shared")
+    final = await Sessions(make_dynamodb()).find("shared")
     assert final is not None
     prompts = [t.prompt for t in final.turns]
     assert sorted(prompts) == sorted(f"w{w}-{i}" for w in range(workers) for i in range(runs))
@@ -577,7 +557,7 @@ async def test_a_load_that_overlaps_a_commit_reads_again_instead_of_mixing_versi
     session = Session("racy")
     session.set("big", random_text(600_000, seed=8))  # chunked: its chunks go when it is overwritten
     await save(store, session)
-    newer = await writer.load("racy")
+    newer = await Sessions(writer).find("racy")
     assert newer is not None
     newer.set("big", "small now")
     change = pending_change(newer)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from agentkernel._records import mark_committed, pending_change
 from agentkernel.session import Session
 from agentkernel.sessions import Sessions
 from agentkernel.stores import InMemoryStore, SessionStore
@@ -20,9 +19,7 @@ class TestInMemoryStore(StoreContract):
 
 
 async def _save(store: InMemoryStore, session: Session) -> None:
-    change = pending_change(session)
-    await store.commit(change)
-    mark_committed(session, change)
+    await Sessions(store).save(session)
 
 
 async def test_least_recently_used_session_is_evicted_at_the_cap() -> None:

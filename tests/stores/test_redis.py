@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.crc import key_slot
 
-from agentkernel._records import encode_turn, mark_committed, pending_change
+from agentkernel._records import encode_turn, pending_change
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionConflict
 from agentkernel.session import Session
 from agentkernel.sessions import Sessions
@@ -66,10 +66,7 @@ class TestRedisStore(StoreContract):
 
 
 async def _save(store: RedisStore, session: Session) -> Session:
-    change = pending_change(session)
-    await store.commit(change)
-    mark_committed(session, change)
-    return session
+    return await Sessions(store).save(session)
 
 
 async def _full_session(store: RedisStore, sid: str = "s1", *, user: str = "alice", turns: int = 3) -> Session:
@@ -134,7 +131,7 @@ async def test_appending_does_not_rewrite_earlier_turns(store: RedisStore) -> No
     marker = encode_turn(sample_turn("written by hand").model_copy(update={"index": 0}))
     await store.client.lset(store.keys("s1").turns, 0, marker)  # a rewrite would put t0 back
 
-    loaded = await Sessions(store).find("s1", last_turns=1)
+    loaded = await Sessions(store).find("s1", user_id="alice", last_turns=1)
     assert loaded is not None
     assert [t.prompt for t in loaded.turns] == ["t2"]
     loaded.append_turn(sample_turn("t3"))
@@ -142,7 +139,7 @@ async def test_appending_does_not_rewrite_earlier_turns(store: RedisStore) -> No
 
     raw = await store.client.lrange(store.keys("s1").turns, 0, -1)
     assert raw[0] == marker.encode()
-    final = await Sessions(store).find("s1")
+    final = await Sessions(store).find("s1", user_id="alice")
     assert final is not None
     assert [t.prompt for t in final.turns] == ["written by hand", "t1", "t2", "t3"]
 
@@ -155,7 +152,7 @@ async def test_a_commit_applied_twice_by_a_retried_call_is_applied_once(store: R
     args = store._commit_args(keys, change)
     replies = [await store._commit(keys=keys.script_keys, args=args) for _ in range(2)]  # as a retried call does
     assert replies == [[b"ok"], [b"ok"]]
-    loaded = await Sessions(store).find("s1")
+    loaded = await Sessions(store).find("s1", user_id="alice")
     assert loaded is not None
     assert loaded.version == 2
     assert [t.prompt for t in loaded.turns] == ["t0", "once"]
@@ -175,15 +172,15 @@ async def test_a_corrupt_turn_is_reported_for_that_session_only(store: RedisStor
     await _full_session(store, "bad")
     await _full_session(store, "good")
     await store.client.lset(store.keys("bad").turns, 1, "{not json")
-    loaded = await Sessions(store).find("bad")  # records are decoded when read
+    loaded = await Sessions(store).find("bad", user_id="alice")  # records are decoded when read
     assert loaded is not None
     with pytest.raises(CorruptSession) as caught:
         loaded.turns  # noqa: B018
     assert caught.value.session_id == "bad"
-    recent = await Sessions(store).find("bad", last_turns=1)  # the readable turns are still reachable
+    recent = await Sessions(store).find("bad", user_id="alice", last_turns=1)  # the readable turns are still reachable
     assert recent is not None
     assert [t.prompt for t in recent.turns] == ["t2"]
-    good = await Sessions(store).find("good")
+    good = await Sessions(store).find("good", user_id="alice")
     assert good is not None
     assert good.turn_count == 3
 

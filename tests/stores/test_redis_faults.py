@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from agentkernel._records import mark_committed, pending_change
+from agentkernel._records import pending_change
 from agentkernel.errors import SessionConflict, StoreUnavailable
 from agentkernel.runner import Runner
 from agentkernel.session import Session
@@ -108,9 +108,7 @@ async def test_a_server_stopped_mid_run_loses_nothing_and_work_continues(
 async def test_a_hung_server_times_out_and_a_retry_never_duplicates(server: RedisServer, store: RedisStore) -> None:
     session = Session("s1")
     session.append_turn(sample_turn("first"))
-    change = pending_change(session)
-    await store.commit(change)
-    mark_committed(session, change)
+    await Sessions(store).save(session)
 
     session.append_turn(sample_turn("second"))
     change = pending_change(session)
@@ -140,9 +138,7 @@ async def test_a_hung_server_times_out_and_a_retry_never_duplicates(server: Redi
 async def test_a_full_server_refuses_the_commit_and_nothing_is_written(store: RedisStore) -> None:
     session = Session("s1")
     session.set("k", "v")
-    change = pending_change(session)
-    await store.commit(change)
-    mark_committed(session, change)
+    await Sessions(store).save(session)
 
     session.set("k", "changed")
     session.append_turn(sample_turn("too much"))

@@ -99,7 +99,7 @@ async def test_runs_from_several_processes_keep_every_turn_once(server: RedisSer
     assert results == [RUNS] * PROCESSES
 
     async with RedisStore.from_url(server.url) as store:
-        final = await Sessions(store).find("shared")
+        final = await Sessions(store).find("shared", user_id="multi")
     assert final is not None
     total = PROCESSES * RUNS
     prompts = [t.prompt for t in final.turns]
