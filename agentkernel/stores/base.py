@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Protocol, TypeGuard, runtime_checkable
 
 from agentkernel.codec import dump_record, load_record
@@ -60,20 +60,7 @@ class SessionMeta:
 
     def to_record(self) -> str:
         """Encode as a versioned ``meta`` record."""
-        return dump_record(
-            "meta",
-            {
-                "id": self.id,
-                "user_id": self.user_id,
-                "created_at": self.created_at,
-                "updated_at": self.updated_at,
-                "version": self.version,
-                "name": self.name,
-                "tags": list(self.tags),
-                "turn_count": self.turn_count,
-                "turn_bytes": self.turn_bytes,
-            },
-        )
+        return dump_record("meta", {**asdict(self), "tags": list(self.tags)})
 
     @classmethod
     def from_record(cls, raw: str | bytes, *, session_id: str) -> SessionMeta:
