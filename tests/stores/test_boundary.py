@@ -69,7 +69,8 @@ def _only_encoded(change: SessionChange) -> None:
     assert SessionMeta.from_record(change.header, session_id=change.session_id) == change.meta
 
 
-json_leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text() | st.binary()
+finite = st.floats(allow_nan=False, allow_infinity=False)
+json_leaves = st.none() | st.booleans() | st.integers() | finite | st.text() | st.binary()
 values = st.recursive(
     json_leaves,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
