@@ -32,10 +32,10 @@ from agentkernel.errors import (
 )
 from agentkernel.registry import AgentRegistry, AgentSpec
 from agentkernel.runner import Runner
-from agentkernel.session import SHARED_NAMESPACE, SYSTEM_NAMESPACE, Namespace, Session, SessionChange, SessionMeta
+from agentkernel.session import SHARED_NAMESPACE, SYSTEM_NAMESPACE, Namespace, Session
 from agentkernel.sessions import Sessions
 from agentkernel.settings import Settings, load_settings
-from agentkernel.stores import InMemoryStore, SessionPage, SessionStore, open_store
+from agentkernel.stores import InMemoryStore, SessionChange, SessionMeta, SessionPage, SessionStore, open_store
 from agentkernel.transcript import Message, Step, Turn, TurnError, Usage
 
 __version__ = "0.1.0"

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
+from agentkernel._records import absorb_pending, adopt, fork, set_system
 from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter
 from agentkernel.codec import check_text
 from agentkernel.errors import (
@@ -200,17 +201,13 @@ class Runner:
             existed = False
             for attempt in range(1, policy.max_attempts + 1):
                 lease.check()
-                base = await self.store.load(session_id, last_turns=policy.history_turns)
-                if base is None:
-                    if existed:  # deleted while this run was in flight: it stays deleted
-                        raise SessionNotFound(session_id)
-                    base = Session(session_id, user_id=owner)
-                elif base.user_id != owner:
+                base = await self.sessions.open(session_id, user_id=owner, last_turns=policy.history_turns)
+                if existed and base.version == 0:  # deleted while this run was in flight: it stays deleted
                     raise SessionNotFound(session_id)
                 existed = base.version > 0
                 if caller is not None:
-                    base.absorb_pending(caller)
-                work = base.fork()
+                    absorb_pending(base, caller)
+                work = fork(base)
                 context = RunContext(
                     session=work,
                     agent_name=spec.name,
@@ -250,7 +247,7 @@ class Runner:
                 lease.check()  # a run that lost its lease commits nothing
                 target = work if isinstance(outcome, AdapterResult) else base
                 turn = target.append_turn(_make_turn(spec, adapter, messages, started, outcome))
-                target._set_system("last_agent", spec.name)
+                set_system(target, "last_agent", spec.name)
                 try:
                     await self.sessions.save(target)
                 except SessionConflict:
@@ -259,7 +256,7 @@ class Runner:
                     logger.info("session %s changed during a run; running again (attempt %d)", session_id, attempt + 1)
                     continue
                 if caller is not None:
-                    caller.adopt(target)
+                    adopt(caller, target)
                 if isinstance(outcome, BaseException):
                     raise AgentRunError(
                         f"agent {spec.name!r} ({adapter.name}) failed: {type(outcome).__name__}: {outcome}; "

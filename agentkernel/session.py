@@ -6,7 +6,9 @@ A session keeps values in namespaces. Application code and tools use the shared 
 ``agentkernel`` namespace. Values are JSON data or bytes and are checked when set.
 
 A session object records what changed since it was loaded (sets, deletes, cleared namespaces,
-new turns) so that a store can commit exactly that, guarded by the version it was loaded at.
+new turns) so that :class:`~agentkernel.sessions.Sessions` can commit exactly that, guarded by the
+version it was loaded at. How that change is encoded for a store, and how the runner works on a
+copy of a session, is the kernel's business (``agentkernel._records``), not part of this class.
 
 Example:
     >>> session = Session(id="custom-session-id")
@@ -25,13 +27,13 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, overload
 
-from pydantic import ValidationError
-
-from agentkernel.codec import JSONData, check_text, dump_record, from_data, load_record, to_data
-from agentkernel.errors import CorruptSession, InvalidSessionId, ReadOnlyNamespace
+from agentkernel._records import Pending, Raw, decode_turn, decode_value, encode_turn, encode_value
+from agentkernel.codec import JSONData, check_text, from_data, to_data
+from agentkernel.errors import InvalidSessionId, ReadOnlyNamespace
+from agentkernel.stores.base import SessionMeta
 from agentkernel.transcript import Turn
 
 __all__ = [
@@ -39,7 +41,6 @@ __all__ = [
     "SYSTEM_NAMESPACE",
     "Namespace",
     "Session",
-    "SessionChange",
     "SessionMeta",
     "validate_session_id",
     "validate_user_id",
@@ -101,163 +102,6 @@ def _check_key(key: object) -> str:
     return check_text(key, what=f"the session key {key!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class SessionMeta:
-    """A session's header: everything but its state and turns. Listing returns these.
-
-    Attributes:
-        id: The session id.
-        user_id: The owner.
-        created_at: Unix time in seconds.
-        updated_at: Unix time of the last commit; TTL counts from here.
-        version: Grows by one with every commit; 0 for a session never stored.
-        name: Optional display name.
-        tags: Optional labels.
-        turn_count: How many turns the transcript holds.
-        turn_bytes: Encoded size of all turns, for the size cap.
-    """
-
-    id: str
-    user_id: str
-    created_at: float
-    updated_at: float
-    version: int = 0
-    name: str | None = None
-    tags: tuple[str, ...] = ()
-    turn_count: int = 0
-    turn_bytes: int = 0
-
-    def to_record(self) -> str:
-        """Encode as a versioned ``meta`` record."""
-        return dump_record(
-            "meta",
-            {
-                "id": self.id,
-                "user_id": self.user_id,
-                "created_at": self.created_at,
-                "updated_at": self.updated_at,
-                "version": self.version,
-                "name": self.name,
-                "tags": list(self.tags),
-                "turn_count": self.turn_count,
-                "turn_bytes": self.turn_bytes,
-            },
-        )
-
-    @classmethod
-    def from_record(cls, raw: str | bytes, *, session_id: str) -> SessionMeta:
-        """Decode a ``meta`` record.
-
-        Raises:
-            CorruptSession: the record is unreadable or does not belong to ``session_id``.
-        """
-        data = load_record(raw, "meta", session_id=session_id)
-        try:
-            meta = cls(
-                id=str(data["id"]),
-                user_id=str(data["user_id"]),
-                created_at=float(data["created_at"]),
-                updated_at=float(data["updated_at"]),
-                version=int(data["version"]),
-                name=data["name"],
-                tags=tuple(str(tag) for tag in data["tags"]),
-                turn_count=int(data["turn_count"]),
-                turn_bytes=int(data["turn_bytes"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptSession(session_id, f"meta record is malformed: {exc!r}") from None
-        if meta.id != session_id:
-            raise CorruptSession(session_id, f"meta record belongs to session {meta.id!r}")
-        return meta
-
-
-def encode_turn(turn: Turn) -> str:
-    """Encode a turn as a versioned ``turn`` record."""
-    return dump_record("turn", turn.model_dump(mode="json"))
-
-
-def decode_turn(raw: str | bytes, *, session_id: str) -> Turn:
-    """Decode a ``turn`` record.
-
-    Raises:
-        CorruptSession: the record is unreadable.
-    """
-    data = load_record(raw, "turn", session_id=session_id)
-    try:
-        return Turn.model_validate(data)
-    except ValidationError as exc:
-        raise CorruptSession(session_id, f"turn record is malformed: {exc.errors()[0]['msg']}") from None
-
-
-def decode_value(raw: str | bytes, *, session_id: str) -> JSONData:
-    """Decode a ``value`` record into its storable JSON form."""
-    data: JSONData = load_record(raw, "value", session_id=session_id)
-    return data
-
-
-@dataclass(frozen=True, slots=True)
-class SessionChange:
-    """Everything one commit writes, already encoded. Stores apply it atomically or not at all.
-
-    Stores apply, in this order: drop ``cleared_namespaces`` (and the transcript if
-    ``clear_transcript``), delete ``deleted`` keys, write ``updated`` values, append ``turns`` (their
-    indexes run up to ``meta.turn_count - 1``), write ``meta``, refresh the TTL. The write must be
-    refused with :class:`~agentkernel.errors.SessionConflict` unless the stored version equals
-    ``expected_version`` (0 means the session must not exist yet).
-
-    Attributes:
-        meta: The header after the commit (``version == expected_version + 1``).
-        expected_version: The version the change was prepared against.
-        cleared_namespaces: Namespaces emptied entirely.
-        deleted: Keys removed, by namespace.
-        updated: New or changed values as encoded ``value`` records, by namespace and key.
-        turns: New turns as encoded ``turn`` records, in order.
-        clear_transcript: Drop every earlier turn first.
-    """
-
-    meta: SessionMeta
-    expected_version: int
-    cleared_namespaces: frozenset[str] = frozenset()
-    deleted: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    updated: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    turns: tuple[str, ...] = ()
-    clear_transcript: bool = False
-
-    @property
-    def session_id(self) -> str:
-        """The id of the session changed."""
-        return self.meta.id
-
-    @property
-    def first_turn_index(self) -> int:
-        """Transcript index of ``turns[0]``."""
-        return self.meta.turn_count - len(self.turns)
-
-
-class _Raw:
-    """A stored record not decoded yet: sessions decode values and turns when first read."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str | bytes) -> None:
-        self.text = text
-
-
-@dataclass(slots=True)
-class _Pending:
-    cleared: set[str] = field(default_factory=set)
-    updated: dict[str, dict[str, str]] = field(default_factory=dict)
-    deleted: dict[str, set[str]] = field(default_factory=dict)
-    turns: list[tuple[Turn, str]] = field(default_factory=list)
-    meta_changed: bool = False
-    clear_transcript: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.cleared or self.updated or self.deleted or self.turns or self.meta_changed or self.clear_transcript
-        )
-
-
 class Session:
     """One conversation: metadata, namespaced state and the transcript of its turns.
 
@@ -291,10 +135,10 @@ class Session:
             name=name,
             tags=tuple(tags),
         )
-        self._state: dict[str, dict[str, JSONData | _Raw]] = {}
+        self._state: dict[str, dict[str, JSONData | Raw]] = {}
         self._sizes: dict[str, dict[str, int]] = {}
-        self._turns: list[Turn | _Raw] = []
-        self._pending = _Pending(meta_changed=name is not None or bool(self._meta.tags))
+        self._turns: list[Turn | Raw] = []
+        self._pending = Pending(meta_changed=name is not None or bool(self._meta.tags))
 
     # ----------------------------------------------------------------- header
     @property
@@ -374,7 +218,7 @@ class Session:
         if index >= committed:
             return self._pending.turns[index - committed][0]
         turn = self._turns[index]
-        if isinstance(turn, _Raw):
+        if isinstance(turn, Raw):
             turn = self._turns[index] = decode_turn(turn.text, session_id=self.id)
         return turn
 
@@ -459,16 +303,16 @@ class Session:
             return default
         return from_data(self._data(values, key))
 
-    def _data(self, values: dict[str, JSONData | _Raw], key: str) -> JSONData:
+    def _data(self, values: dict[str, JSONData | Raw], key: str) -> JSONData:
         data = values[key]
-        if isinstance(data, _Raw):
+        if isinstance(data, Raw):
             data = values[key] = decode_value(data.text, session_id=self.id)
         return data
 
     def _set(self, namespace: str, key: str, value: Any) -> None:
         key = _check_key(key)
         data = to_data(value, key=key)
-        raw = dump_record("value", data)
+        raw = encode_value(data)
         self._state.setdefault(namespace, {})[key] = data
         self._sizes.setdefault(namespace, {})[key] = len(key) + len(raw)
         self._pending.updated.setdefault(namespace, {})[key] = raw
@@ -487,121 +331,6 @@ class Session:
         self._pending.updated.pop(namespace, None)
         self._pending.deleted.pop(namespace, None)
         self._pending.cleared.add(namespace)
-
-    def _set_system(self, key: str, value: Any) -> None:
-        """Write into the kernel's own namespace. For the kernel only."""
-        self._set(SYSTEM_NAMESPACE, key, value)
-
-    # --------------------------------------------------------- store plumbing
-    def change(self, *, now: float | None = None) -> SessionChange:
-        """The pending changes as one commit, guarded by this object's version.
-
-        Stores apply the result with ``store.commit``; :meth:`mark_committed` then folds it in.
-        """
-        pending = self._pending
-        new_turn_bytes = sum(len(raw) for _, raw in pending.turns)
-        meta = replace(
-            self._meta,
-            updated_at=time.time() if now is None else now,
-            version=self._meta.version + 1,
-            turn_count=self.turn_count,
-            turn_bytes=self._meta.turn_bytes + new_turn_bytes,
-        )
-        return SessionChange(
-            meta=meta,
-            expected_version=self._meta.version,
-            cleared_namespaces=frozenset(pending.cleared),
-            deleted={ns: frozenset(keys) for ns, keys in pending.deleted.items() if keys},
-            updated={ns: dict(values) for ns, values in pending.updated.items() if values},
-            turns=tuple(raw for _, raw in pending.turns),
-            clear_transcript=pending.clear_transcript,
-        )
-
-    def mark_committed(self, change: SessionChange) -> None:
-        """Fold a change that a store has committed into this object and forget it as pending."""
-        self._turns.extend(turn for turn, _ in self._pending.turns)
-        self._meta = change.meta
-        self._pending = _Pending()
-
-    def absorb_pending(self, other: Session) -> None:
-        """Replay ``other``'s uncommitted changes on top of this session.
-
-        The runner uses this to carry what a caller set on a session object before ``run`` into
-        the freshly loaded session, so both commit together.
-        """
-        theirs = other._pending
-        for name in theirs.cleared:
-            self._clear(name)
-        for name, keys in theirs.deleted.items():
-            for key in keys:
-                self._delete(name, key)
-        for name, values in theirs.updated.items():
-            for key, raw in values.items():
-                self._state.setdefault(name, {})[key] = other._data(other._state[name], key)
-                self._sizes.setdefault(name, {})[key] = other._sizes[name][key]
-                self._pending.updated.setdefault(name, {})[key] = raw
-                self._pending.deleted.get(name, set()).discard(key)
-        if theirs.clear_transcript:
-            self.clear(transcript=True)
-        for turn, _ in theirs.turns:
-            self.append_turn(turn)
-        if theirs.meta_changed:
-            self._meta = replace(self._meta, name=other.name, tags=other.tags)
-            self._pending.meta_changed = True
-
-    def adopt(self, other: Session) -> None:
-        """Make this object a view of ``other``'s contents (used to refresh a caller's object)."""
-        self._meta = other._meta
-        self._state = other._state
-        self._sizes = other._sizes
-        self._turns = other._turns
-        self._pending = other._pending
-
-    def fork(self) -> Session:
-        """A working copy whose changes do not touch this object until adopted."""
-        twin = Session.__new__(Session)
-        twin._meta = self._meta
-        twin._state = {name: dict(values) for name, values in self._state.items()}
-        twin._sizes = {name: dict(sizes) for name, sizes in self._sizes.items()}
-        twin._turns = list(self._turns)
-        twin._pending = _Pending(
-            cleared=set(self._pending.cleared),
-            updated={ns: dict(v) for ns, v in self._pending.updated.items()},
-            deleted={ns: set(v) for ns, v in self._pending.deleted.items()},
-            turns=list(self._pending.turns),
-            meta_changed=self._pending.meta_changed,
-            clear_transcript=self._pending.clear_transcript,
-        )
-        return twin
-
-    @classmethod
-    def restore(
-        cls,
-        meta: SessionMeta,
-        values: Mapping[str, Mapping[str, str | bytes]],
-        turns: Iterable[str | bytes],
-    ) -> Session:
-        """Rebuild a stored session from its encoded records. For stores.
-
-        Records are decoded when first read, so a load costs the same whatever the session holds;
-        a corrupt record raises :class:`CorruptSession` (naming the session) when it is read.
-
-        Args:
-            meta: The decoded header.
-            values: Encoded ``value`` records by namespace and key.
-            turns: Encoded ``turn`` records, oldest first (all, or only the newest N).
-
-        """
-        session = cls.__new__(cls)
-        session._meta = meta
-        session._pending = _Pending()
-        session._state = {}
-        session._sizes = {}
-        for name, records in values.items():
-            session._state[name] = {key: _Raw(raw) for key, raw in records.items()}
-            session._sizes[name] = {key: len(key) + len(raw) for key, raw in records.items()}
-        session._turns = [_Raw(raw) for raw in turns]
-        return session
 
     # ------------------------------------------------------------ import/export
     def to_dict(self) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""Session access for application code and front ends: load, save, delete and list, per user.
+"""Session access for application code, front ends and the runner: load, save, delete and list, per user.
 
-Every call is scoped to a user: a session owned by someone else behaves exactly like one that
-does not exist, so ids cannot be probed.
+This is the one place sessions are read from and written to a store: it encodes a session's
+changes into the :class:`~agentkernel.stores.base.SessionChange` a store commits, and decodes what
+a store loads. Every call is scoped to a user: a session owned by someone else behaves exactly like
+one that does not exist, so ids cannot be probed.
 
 Example:
     >>> import asyncio
@@ -15,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from agentkernel._records import mark_committed, pending_change, restore
 from agentkernel.errors import SessionNotFound, SessionTooLarge
 from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
 from agentkernel.stores.base import SessionPage, SessionStore, decode_cursor
@@ -48,14 +51,42 @@ class Sessions:
             CorruptSession: a record of the session is unreadable.
             StoreUnavailable: the store failed (never reported as ``None``).
         """
-        validate_session_id(session_id)
         validate_user_id(user_id)
-        if last_turns is not None and not 0 <= last_turns <= MAX_LAST_TURNS:
-            raise ValueError(f"last_turns must be between 0 and {MAX_LAST_TURNS} (or None for all), got {last_turns}")
-        session = await self.store.load(session_id, last_turns=last_turns)
+        session = await self._load(session_id, last_turns)
         if session is None or session.user_id != user_id:
             return None
         return session
+
+    async def open(self, session_id: str, *, user_id: str = DEFAULT_USER, last_turns: int | None = None) -> Session:
+        """The session to run in: the stored one, or a new, unsaved one if there is none.
+
+        Raises:
+            InvalidSessionId: the id or user id is malformed.
+            SessionNotFound: the id is taken by another user's session (it is not shown to this one).
+            CorruptSession: a record of the session is unreadable.
+            StoreUnavailable: the store failed.
+        """
+        validate_user_id(user_id)
+        session = await self._load(session_id, last_turns)
+        if session is None:
+            return Session(session_id, user_id=user_id)
+        if session.user_id != user_id:
+            raise SessionNotFound(session_id)
+        return session
+
+    async def _load(self, session_id: str, last_turns: int | None) -> Session | None:
+        if last_turns is not None and not 0 <= last_turns <= MAX_LAST_TURNS:
+            raise ValueError(f"last_turns must be between 0 and {MAX_LAST_TURNS} (or None for all), got {last_turns}")
+        stored = await self.store.load(validate_session_id(session_id), last_turns=last_turns)
+        return None if stored is None else restore(stored)
+
+    async def check_store(self, probe_id: str) -> None:
+        """Read ``probe_id`` (an id no user can create) to check that the store answers.
+
+        Raises:
+            StoreUnavailable: the store failed.
+        """
+        await self.store.load(probe_id, last_turns=0)
 
     async def get(self, session_id: str, *, user_id: str = DEFAULT_USER, last_turns: int | None = None) -> Session:
         """Like :meth:`find`, but a missing session raises :class:`SessionNotFound`."""
@@ -77,11 +108,11 @@ class Sessions:
         """
         if session.version and not session.has_changes:
             return session
-        change = session.change()
+        change = pending_change(session)
         if self.max_bytes and session.size_bytes > self.max_bytes:
             raise SessionTooLarge(session.id, session.size_bytes, self.max_bytes)
         await self.store.commit(change)
-        session.mark_committed(change)
+        mark_committed(session, change)
         return session
 
     async def delete(self, session_id: str, *, user_id: str = DEFAULT_USER) -> None:

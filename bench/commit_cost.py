@@ -23,6 +23,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
 from agentkernel import InMemoryStore, Session, SessionStore
+from agentkernel._records import mark_committed, pending_change
+from agentkernel.sessions import Sessions
 from agentkernel.transcript import Message, Turn
 
 HISTORY = (10, 100, 1_000, 10_000)
@@ -46,25 +48,25 @@ async def fill(store: SessionStore, session_id: str, turns: int) -> None:
     for i in range(turns):
         session.append_turn(make_turn(i))
         if (i + 1) % FILL_BATCH == 0 or i + 1 == turns:
-            change = session.change()
+            change = pending_change(session)
             await store.commit(change)
-            session.mark_committed(change)
+            mark_committed(session, change)
 
 
 async def commit_one(store: SessionStore, session_id: str, i: int) -> float:
     started = time.perf_counter()
-    session = await store.load(session_id, last_turns=0)
+    session = await Sessions(store).find(session_id, last_turns=0)
     if session is None:
         raise RuntimeError(f"session {session_id} vanished")
     session.append_turn(make_turn(i))
-    change = session.change()
+    change = pending_change(session)
     await store.commit(change)
     return time.perf_counter() - started
 
 
 async def load_last(store: SessionStore, session_id: str, n: int) -> float:
     started = time.perf_counter()
-    session = await store.load(session_id, last_turns=n)
+    session = await Sessions(store).find(session_id, last_turns=n)
     if session is None or len(session.turns) != min(n, session.turn_count):
         raise RuntimeError("wrong load")
     return time.perf_counter() - started

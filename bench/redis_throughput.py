@@ -22,9 +22,11 @@ import platform
 import time
 from dataclasses import dataclass
 
+from agentkernel._records import pending_change
 from agentkernel.errors import SessionConflict
 from agentkernel.runner import Runner
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.redis import RedisStore
 from agentkernel.testing import ScriptedAgent, sample_turn
@@ -46,12 +48,12 @@ class Result:
 
 async def _append_loop(store: RedisStore, session_id: str, result: Result, until: float) -> None:
     while time.perf_counter() < until:
-        session = await store.load(session_id, last_turns=0)
+        session = await Sessions(store).find(session_id, last_turns=0)
         if session is None:
             session = Session(session_id)
         session.append_turn(sample_turn("benchmark"))
         try:
-            await store.commit(session.change())
+            await store.commit(pending_change(session))
         except SessionConflict:
             result.conflicts += 1  # the writer reloads and tries again: each conflict is one retry
             continue
@@ -73,7 +75,7 @@ async def measure(store: RedisStore, workload: str, writers: int, seconds: float
     if workload == "distinct":
         tasks = [_append_loop(store, f"{tag}-{n}", result, until) for n in range(writers)]
     elif workload == "shared":
-        await store.commit(Session(tag).change())
+        await store.commit(pending_change(Session(tag)))
         tasks = [_append_loop(store, tag, result, until) for _ in range(writers)]
     else:
         settings = load_settings(runner={"busy": "wait", "busy_timeout": 60.0, "history_turns": 0})

@@ -23,8 +23,10 @@ from agentkernel import (
     SessionTooLarge,
     StoreUnavailable,
 )
+from agentkernel._records import pending_change
 from agentkernel.adapter import RunContext
 from agentkernel.session import SYSTEM_NAMESPACE
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.testing import ScriptedAgent
 
@@ -41,7 +43,7 @@ async def test_run_accepts_a_string_and_commits_the_turn() -> None:
     assert turn.status == "ok" and turn.index == 0 and turn.usage is not None
     assert [s.kind for s in turn.steps] == ["model_call"]
     assert session.version == 1 and session.turns == (turn,)
-    stored = await runner.store.load("s1")
+    stored = await runner.sessions.find("s1")
     assert stored is not None and stored.turns == (turn,)
     assert stored.namespace(SYSTEM_NAMESPACE)["last_agent"] == "bot"
 
@@ -68,7 +70,7 @@ async def test_bad_prompts_and_ids_are_refused_before_anything_runs() -> None:
         await runner.run(agent, "s", [])
     with pytest.raises(InvalidSessionId):
         await runner.run(agent, "bad id!", "hi")
-    assert await runner.store.load("s") is None
+    assert await runner.sessions.find("s") is None
 
 
 async def test_unknown_agent_name_and_unknown_agent_object() -> None:
@@ -96,7 +98,7 @@ async def test_framework_error_becomes_an_error_turn_and_commits_none_of_the_run
     assert turn.status == "error" and turn.error is not None
     assert turn.error.type == "RuntimeError" and turn.output is None and turn.index == 1
     assert isinstance(caught.value.__cause__, RuntimeError)
-    stored = await runner.store.load("err")
+    stored = await runner.sessions.find("err")
     assert stored is not None
     assert [t.status for t in stored.turns] == ["ok", "error"]
     assert "half-done" not in stored.namespace("scripted") and stored.get("also") is None
@@ -109,7 +111,7 @@ async def test_pending_changes_on_the_callers_session_commit_with_the_turn() -> 
     session.set("plan", "pro")
     session.name = "Support chat"
     await runner.run(ScriptedAgent(), session, "hi")
-    stored = await runner.store.load("pending")
+    stored = await runner.sessions.find("pending")
     assert stored is not None and stored.get("plan") == "pro" and stored.name == "Support chat"
     assert not session.has_changes and session.version == 1
 
@@ -137,7 +139,7 @@ async def test_concurrent_tasks_on_one_session_lose_no_turn() -> None:
     runner = make_runner()
     agent = ScriptedAgent("bot", delay=0.01)
     await asyncio.gather(*(runner.run(agent, "busy", f"p{i}") for i in range(15)))
-    stored = await runner.store.load("busy")
+    stored = await runner.sessions.find("busy")
     assert stored is not None and stored.turn_count == 15
     assert sorted(t.prompt for t in stored.turns) == sorted(f"p{i}" for i in range(15))
     assert [t.index for t in stored.turns] == list(range(15))
@@ -162,7 +164,7 @@ def test_concurrent_threads_on_one_session_lose_no_turn() -> None:
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    stored = runner._sync(runner.store.load("threads"))
+    stored = runner._sync(runner.sessions.find("threads"))
     assert stored is not None and stored.turn_count == 18
     assert len({t.prompt for t in stored.turns}) == 18
     runner.close()
@@ -218,16 +220,16 @@ async def test_conflict_during_a_run_is_retried_on_fresh_state() -> None:
         nonlocal attempts
         attempts += 1
         if attempts == 1:  # someone writes behind the lease's back
-            other = await store.load("race")
+            other = await Sessions(store).find("race")
             assert other is not None
             other.set("written-meanwhile", True)
-            change = other.change()
+            change = pending_change(other)
             await store.commit(change)
         return f"attempt {attempts}"
 
     turn = await runner.run(ScriptedAgent("m", replies=[meddle]), "race", "go")
     assert turn.output == "attempt 2"
-    stored = await store.load("race")
+    stored = await Sessions(store).find("race")
     assert stored is not None and stored.get("written-meanwhile") is True
     assert [t.output for t in stored.turns][-1] == "attempt 2" and stored.turn_count == 2
 
@@ -238,15 +240,15 @@ async def test_conflict_is_raised_under_the_reject_policy_and_nothing_is_committ
     await runner.run(ScriptedAgent(), "race", "setup")
 
     async def meddle(ctx: RunContext) -> str:
-        other = await store.load("race")
+        other = await Sessions(store).find("race")
         assert other is not None
         other.set("meanwhile", 1)
-        await store.commit(other.change())
+        await store.commit(pending_change(other))
         return "lost?"
 
     with pytest.raises(SessionConflict):
         await runner.run(ScriptedAgent("m", replies=[meddle]), "race", "go")
-    stored = await store.load("race")
+    stored = await Sessions(store).find("race")
     assert stored is not None and stored.turn_count == 1 and stored.get("meanwhile") == 1
 
 
@@ -270,7 +272,7 @@ async def test_size_cap_gives_a_clear_error_and_writes_nothing() -> None:
     session.set("blob", "x" * 5000)
     with pytest.raises(SessionTooLarge, match="AK_SESSION__MAX_BYTES"):
         await runner.run(ScriptedAgent(), session, "hi")
-    assert await runner.store.load("big") is None
+    assert await runner.sessions.find("big") is None
 
 
 class FlakyStore(InMemoryStore):
@@ -293,7 +295,7 @@ async def test_a_failed_read_never_resets_a_session() -> None:
     with pytest.raises(StoreUnavailable):
         await runner.run(ScriptedAgent(), "long-history", "lost?")
     store.down = False
-    stored = await store.load("long-history")
+    stored = await Sessions(store).find("long-history")
     assert stored is not None and stored.turn_count == 5 and stored.version == 5
     assert await store.acquire_lease("long-history", "next", 1)  # the failed run released its lease
 
@@ -314,7 +316,7 @@ async def test_cancelled_run_commits_nothing_and_releases_the_lease() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await store.load("cancel-me") is None
+    assert await Sessions(store).find("cancel-me") is None
     assert await store.acquire_lease("cancel-me", "next", 1)
 
 
@@ -345,5 +347,5 @@ async def test_a_corrupt_record_met_during_a_run_is_corrupt_session_not_an_error
     store._sessions["damaged"].turns[0] = '{"v": 1, "kind": "turn", "data": {"agent": 3}}'
     with pytest.raises(CorruptSession, match="damaged"):
         await runner.run(ScriptedAgent(replies=[lambda ctx: str([t.prompt for t in ctx.history])]), "damaged", "two")
-    stored = await store.load("damaged")
+    stored = await Sessions(store).find("damaged")
     assert stored is not None and stored.version == 1 and stored.turn_count == 1

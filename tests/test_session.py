@@ -6,6 +6,7 @@ from collections import OrderedDict
 import pytest
 
 from agentkernel import CorruptSession, InvalidSessionId, InvalidValue, ReadOnlyNamespace, Session
+from agentkernel._records import absorb_pending, adopt, fork, mark_committed, pending_change, set_system
 from agentkernel.session import SYSTEM_NAMESPACE
 from agentkernel.transcript import Message, Turn
 
@@ -107,7 +108,7 @@ def test_namespaces_are_isolated_from_each_other_and_from_shared() -> None:
 
 def test_the_kernels_namespace_is_read_only_to_adapters_and_tools() -> None:
     session = Session()
-    session._set_system("last_agent", "a")
+    set_system(session, "last_agent", "a")
     system = session.namespace(SYSTEM_NAMESPACE)
     assert system["last_agent"] == "a"
     with pytest.raises(ReadOnlyNamespace, match="read-only"):
@@ -135,7 +136,7 @@ def test_deletes_and_clears_are_recorded_in_the_change() -> None:
     session.delete("gone")
     session.namespace("crewai").clear()
     session.namespace("crewai")["after"] = 1
-    change = session.change()
+    change = pending_change(session)
     assert change.deleted == {"shared": frozenset({"gone"})}
     assert change.cleared_namespaces == frozenset({"crewai"})
     assert set(change.updated["crewai"]) == {"after"}
@@ -146,11 +147,11 @@ def test_set_after_delete_and_delete_after_set_cancel_out() -> None:
     session = Session()
     session.set("k", 1)
     session.delete("k")
-    change = session.change()
+    change = pending_change(session)
     assert "k" not in change.updated.get("shared", {})
     assert change.deleted["shared"] == {"k"}
     session.set("k", 2)
-    change = session.change()
+    change = pending_change(session)
     assert change.deleted == {} and session.get("k") == 2
 
 
@@ -172,8 +173,8 @@ def test_commit_bookkeeping_folds_the_change_in() -> None:
     session.set("k", 1)
     session.append_turn(turn("one"))
     assert session.has_changes
-    change = session.change(now=123.0)
-    session.mark_committed(change)
+    change = pending_change(session, now=123.0)
+    mark_committed(session, change)
     assert not session.has_changes
     assert session.version == 1 and session.updated_at == 123.0 and session.turn_count == 1
     assert session.meta.turn_bytes == len(change.turns[0])
@@ -182,11 +183,11 @@ def test_commit_bookkeeping_folds_the_change_in() -> None:
 def test_fork_is_independent_until_adopted() -> None:
     session = Session()
     session.set("k", 1)
-    work = session.fork()
+    work = fork(session)
     work.set("k", 2)
     work.namespace("x")["y"] = 3
     assert session.get("k") == 1 and session.namespace("x").get("y") is None
-    session.adopt(work)
+    adopt(session, work)
     assert session.get("k") == 2 and session.namespace("x")["y"] == 3
 
 
@@ -198,9 +199,9 @@ def test_absorb_pending_replays_a_callers_changes_in_order() -> None:
     caller.name = "renamed"
     base = Session("s")
     base.namespace("a")["stale"] = 1
-    base.mark_committed(base.change())
-    base.absorb_pending(caller)
-    change = base.change()
+    mark_committed(base, pending_change(base))
+    absorb_pending(base, caller)
+    change = pending_change(base)
     assert change.cleared_namespaces == {"a"}
     assert set(change.updated["shared"]) == {"k"} and change.deleted["shared"] == {"old"}
     assert base.name == "renamed" and base.get("k") == "v"
@@ -212,7 +213,7 @@ def test_clear_with_transcript_drops_turns() -> None:
     session.set("k", 1)
     session.clear(transcript=True)
     assert session.turns == () and session.turn_count == 0 and session.keys() == []
-    assert session.change().clear_transcript
+    assert pending_change(session).clear_transcript
 
 
 def test_export_and_import_round_trip() -> None:
@@ -243,14 +244,13 @@ def test_size_counts_state_and_turns() -> None:
 
 
 def test_stored_records_are_decoded_when_read_and_a_corrupt_one_names_its_session() -> None:
-    from agentkernel.session import SessionMeta, encode_turn
+    from agentkernel._records import encode_turn, restore
+    from agentkernel.stores import SessionMeta, StoredSession
 
     meta = SessionMeta(id="lazy", user_id="u", created_at=1.0, updated_at=1.0, version=1, turn_count=2)
     good_value = '{"v":1,"kind":"value","data":[1]}'
-    session = Session.restore(
-        meta,
-        {"shared": {"good": good_value, "bad": "{oops"}},
-        [encode_turn(turn("fine")), "not json"],
+    session = restore(
+        StoredSession(meta, {"shared": {"good": good_value, "bad": "{oops"}}, [encode_turn(turn("fine")), "not json"])
     )
     assert session.get("good") == [1]
     with pytest.raises(CorruptSession, match="'lazy'"):

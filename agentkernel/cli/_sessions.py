@@ -22,6 +22,7 @@ from agentkernel.cli._support import (
 )
 from agentkernel.errors import SessionConflict
 from agentkernel.session import DEFAULT_USER
+from agentkernel.stores.base import supports_setup
 
 __all__ = ["sessions_app", "store_app"]
 
@@ -169,20 +170,14 @@ def store_setup() -> None:
     """Create what the store needs (DynamoDB tables, say), if it needs anything. Safe to repeat."""
     settings = read_settings()
     with Held(settings) as held:
-        setup = getattr(held.runner.store, "setup", None)
-        if setup is None:
+        store = held.runner.store
+        if not supports_setup(store):
             make_console().print(f"the {settings.session.type} store has nothing to set up")
             return
         with make_console(stderr=True).status(f"setting up the {settings.session.type} store..."):
-            result = setup()
-            if hasattr(result, "__await__"):
-                result = held.loop.run(_awaited(result))
+            created = held.loop.run(store.setup())
     kind = settings.session.type
-    if result is False:  # stores that say whether they made anything (DynamoDB does)
-        make_console().print(f"the {kind} store was already set up; nothing changed")
-    else:
+    if created:
         make_console().print(f"the {kind} store is set up")
-
-
-async def _awaited(awaitable: Any) -> Any:
-    return await awaitable
+    else:
+        make_console().print(f"the {kind} store was already set up; nothing changed")

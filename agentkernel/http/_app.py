@@ -278,7 +278,7 @@ def _routes(app: FastAPI) -> None:
 
         The one route that needs no API key, so that load balancers can probe it; it shows no data.
         """
-        await runner.store.load(HEALTH_PROBE_ID, last_turns=0)
+        await runner.sessions.check_store(HEALTH_PROBE_ID)
         return Health(status="ok", store=runner.settings.session.type)
 
 

@@ -2,6 +2,10 @@
 
 The built-in stores register there exactly as a third party's would, so
 ``AK_SESSION__TYPE=acme`` selects a store from an installed ``acme`` plugin with no change here.
+Everything a store receives or returns is a type of this package (:class:`SessionChange`,
+:class:`StoredSession`, :class:`SessionMeta`, :class:`SessionPage`), already encoded or still
+encoded; stores never import :mod:`agentkernel.session`. Optional abilities are sub-protocols
+checked with a ``TypeGuard`` (:class:`SupportsSetup`, :func:`supports_setup`).
 """
 
 from __future__ import annotations
@@ -13,10 +17,30 @@ from pydantic import BaseModel, ValidationError
 from agentkernel.errors import ConfigError
 from agentkernel.plugins import STORE_GROUP, list_plugins, load_plugin
 from agentkernel.settings import SessionSettings, describe_validation_error
-from agentkernel.stores.base import SessionPage, SessionStore
+from agentkernel.stores.base import (
+    SessionChange,
+    SessionMeta,
+    SessionPage,
+    SessionStore,
+    StoredSession,
+    SupportsSetup,
+    supports_setup,
+)
 from agentkernel.stores.memory import InMemoryStore
 
-__all__ = ["InMemoryStore", "SessionPage", "SessionStore", "StoreFactory", "known_stores", "open_store"]
+__all__ = [
+    "InMemoryStore",
+    "SessionChange",
+    "SessionMeta",
+    "SessionPage",
+    "SessionStore",
+    "StoreFactory",
+    "StoredSession",
+    "SupportsSetup",
+    "known_stores",
+    "open_store",
+    "supports_setup",
+]
 
 
 class StoreFactory(Protocol):

@@ -1,7 +1,7 @@
 """The session store protocol: what every backend implements, and nothing more.
 
 A store keeps encoded records (see :mod:`agentkernel.codec`) and applies each
-:class:`~agentkernel.session.SessionChange` atomically, guarded by the version it expects. It also
+:class:`SessionChange` atomically, guarded by the version it expects. It also
 keeps one short lease per session so that only one run works on a session at a time.
 
 Every store, ours or a third party's, proves itself with the contract suite in
@@ -13,12 +13,149 @@ from __future__ import annotations
 import base64
 import json
 import re
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol, TypeGuard, runtime_checkable
 
-from agentkernel.session import Session, SessionChange, SessionMeta
+from agentkernel.codec import dump_record, load_record
+from agentkernel.errors import CorruptSession
 
-__all__ = ["SessionPage", "SessionStore", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "SessionChange",
+    "SessionMeta",
+    "SessionPage",
+    "SessionStore",
+    "StoredSession",
+    "SupportsSetup",
+    "decode_cursor",
+    "encode_cursor",
+    "supports_setup",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMeta:
+    """A session's header: everything but its state and turns. Listing returns these.
+
+    Attributes:
+        id: The session id.
+        user_id: The owner.
+        created_at: Unix time in seconds.
+        updated_at: Unix time of the last commit; TTL counts from here.
+        version: Grows by one with every commit; 0 for a session never stored.
+        name: Optional display name.
+        tags: Optional labels.
+        turn_count: How many turns the transcript holds.
+        turn_bytes: Encoded size of all turns, for the size cap.
+    """
+
+    id: str
+    user_id: str
+    created_at: float
+    updated_at: float
+    version: int = 0
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    turn_count: int = 0
+    turn_bytes: int = 0
+
+    def to_record(self) -> str:
+        """Encode as a versioned ``meta`` record."""
+        return dump_record("meta", {**asdict(self), "tags": list(self.tags)})
+
+    @classmethod
+    def from_record(cls, raw: str | bytes, *, session_id: str) -> SessionMeta:
+        """Decode a ``meta`` record.
+
+        Raises:
+            CorruptSession: the record is unreadable or does not belong to ``session_id``.
+        """
+        data = load_record(raw, "meta", session_id=session_id)
+        try:
+            meta = cls(
+                id=str(data["id"]),
+                user_id=str(data["user_id"]),
+                created_at=float(data["created_at"]),
+                updated_at=float(data["updated_at"]),
+                version=int(data["version"]),
+                name=data["name"],
+                tags=tuple(str(tag) for tag in data["tags"]),
+                turn_count=int(data["turn_count"]),
+                turn_bytes=int(data["turn_bytes"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptSession(session_id, f"meta record is malformed: {exc!r}") from None
+        if meta.id != session_id:
+            raise CorruptSession(session_id, f"meta record belongs to session {meta.id!r}")
+        return meta
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChange:
+    """Everything one commit writes, already encoded. Stores apply it atomically or not at all.
+
+    Stores apply, in this order: drop ``cleared_namespaces`` (and the transcript if
+    ``clear_transcript``), delete ``deleted`` keys, write ``updated`` values, append ``turns`` (their
+    indexes run up to ``meta.turn_count - 1``), write ``header``, refresh the TTL. The write must be
+    refused with :class:`~agentkernel.errors.SessionConflict` unless the stored version equals
+    ``expected_version`` (0 means the session must not exist yet).
+
+    Stores never encode or decode anything to apply it: every record is a string already, and
+    ``meta`` carries the header's fields a store indexes by (owner, update time, version, turn count).
+
+    Attributes:
+        meta: The header after the commit (``version == expected_version + 1``).
+        header: ``meta`` as its encoded ``meta`` record: what the store writes and returns on load.
+        expected_version: The version the change was prepared against.
+        cleared_namespaces: Namespaces emptied entirely.
+        deleted: Keys removed, by namespace.
+        updated: New or changed values as encoded ``value`` records, by namespace and key.
+        turns: New turns as encoded ``turn`` records, in order.
+        clear_transcript: Drop every earlier turn first.
+        commit_id: A random id of this change. A store that can remember recent ids recognises a
+            change sent again after its reply was lost and reports success instead of a conflict.
+    """
+
+    meta: SessionMeta
+    header: str
+    expected_version: int
+    cleared_namespaces: frozenset[str] = frozenset()
+    deleted: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    updated: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    turns: tuple[str, ...] = ()
+    clear_transcript: bool = False
+    commit_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def session_id(self) -> str:
+        """The id of the session changed."""
+        return self.meta.id
+
+    @property
+    def first_turn_index(self) -> int:
+        """Transcript index of ``turns[0]``."""
+        return self.meta.turn_count - len(self.turns)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """What ``SessionStore.load`` returns: a session's records as they were committed, not decoded.
+
+    The kernel decodes values and turns when they are first read, so a load costs the same whatever
+    the session holds and a corrupt record raises :class:`~agentkernel.errors.CorruptSession`
+    (naming the session) when it is read, not when it is loaded.
+
+    Attributes:
+        meta: The decoded header (stores decode it with :meth:`SessionMeta.from_record`).
+        values: Encoded ``value`` records by namespace and key, as committed in ``SessionChange.updated``.
+        turns: Encoded ``turn`` records, oldest first: all of them, or only the newest N asked for.
+    """
+
+    meta: SessionMeta
+    values: Mapping[str, Mapping[str, str | bytes]] = field(default_factory=dict)
+    turns: Sequence[str | bytes] = ()
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +187,11 @@ class SessionStore(Protocol):
     * Leases are exclusive until they expire; only the token's holder renews or releases one.
     """
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
-        """Load a session, or ``None`` if it does not exist or has expired.
+    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+        """Read a session's records, or ``None`` if it does not exist or has expired.
+
+        The header is decoded (a corrupt one raises ``CorruptSession``); values and turns are
+        returned as stored, for the kernel to decode when they are read.
 
         Args:
             session_id: The session id.
@@ -91,6 +231,34 @@ class SessionStore(Protocol):
     async def aclose(self) -> None:
         """Release connections the store owns."""
         ...
+
+
+# ------------------------------------------------------------------------------ optional abilities
+# A store that can do more than the protocol declares it by having the method; the kernel asks with
+# the TypeGuard function, never with getattr, so the ability is typed where it is used.
+
+
+@runtime_checkable
+class SupportsSetup(Protocol):
+    """A store whose backend needs a one-time setup (a table, an index) before first use.
+
+    ``agentkernel store setup`` runs it; running it again must change nothing.
+    """
+
+    async def setup(self) -> bool:
+        """Create what the store needs if it is missing. Returns whether anything was created.
+
+        Raises:
+            ConfigError: something of that name exists with another layout.
+            StoreUnavailable: the backend could not be reached or refused.
+        """
+        ...
+
+
+def supports_setup(store: object) -> TypeGuard[SupportsSetup]:
+    """Whether ``store`` has a one-time :meth:`SupportsSetup.setup`."""
+    return isinstance(store, SupportsSetup)
+
 
 # Opaque cursors for listing sessions newest first: (updated_at, id) of the last row shown.
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentkernel.errors import SessionConflict
-from agentkernel.session import Session, SessionChange, SessionMeta
-from agentkernel.stores.base import SessionPage, decode_cursor, encode_cursor
+from agentkernel.stores.base import SessionChange, SessionMeta, SessionPage, StoredSession, decode_cursor, encode_cursor
 
 __all__ = ["InMemoryOptions", "InMemoryStore"]
 
@@ -79,7 +78,7 @@ class InMemoryStore:
         self._sessions.move_to_end(session_id)
         return entry
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
+    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
         """See :meth:`SessionStore.load`."""
         with self._lock:
             entry = self._live(session_id)
@@ -91,12 +90,12 @@ class InMemoryStore:
             turns = entry.turns[len(entry.turns) - keep :]
         # Decode outside the lock: a corrupt record must not hold up other sessions.
         meta = SessionMeta.from_record(meta_raw, session_id=session_id)
-        return Session.restore(meta, values, turns)
+        return StoredSession(meta, values, turns)
 
     async def commit(self, change: SessionChange) -> None:
         """See :meth:`SessionStore.commit`."""
         sid = change.session_id
-        meta_raw = change.meta.to_record()
+        meta_raw = change.header
         with self._lock:
             entry = self._live(sid)
             actual = None if entry is None else entry.meta_obj.version

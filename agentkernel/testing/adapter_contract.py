@@ -27,6 +27,7 @@ import pytest
 from agentkernel.errors import AgentRunError
 from agentkernel.runner import Runner
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.base import SessionStore
 from agentkernel.stores.memory import InMemoryStore
@@ -93,7 +94,7 @@ class AdapterContract:
     async def test_memory_survives_a_reload(self, make_agent: AgentMaker, store: SessionStore) -> None:
         session = Session()
         turn = await self.runner(store).run(make_agent(remembers), session, "Remember: blue")
-        stored = await store.load(session.id)
+        stored = await Sessions(store).find(session.id)
         assert stored is not None
         assert stored.namespace(turn.framework), "the adapter kept no state in its namespace"
         # A new runner and a new agent object: everything must come from the store.
@@ -106,7 +107,7 @@ class AdapterContract:
         runner = self.runner(store)
         session = Session()
         ok = await runner.run(make_agent(remembers), session, "Remember: keep me")
-        before = await store.load(session.id)
+        before = await Sessions(store).find(session.id)
         assert before is not None
         state_before = dict(before.namespace(ok.framework))
 
@@ -117,7 +118,7 @@ class AdapterContract:
             await runner.run(make_agent(explode), session, "Remember: lose me")
         turn = caught.value.turn
         assert turn.status == "error" and turn.error is not None and "exploded" in turn.error.message
-        after = await store.load(session.id)
+        after = await Sessions(store).find(session.id)
         assert after is not None
         assert dict(after.namespace(ok.framework)) == state_before
         assert [t.status for t in after.turns] == ["ok", "error"]
@@ -135,7 +136,7 @@ class AdapterContract:
         deltas = "".join(e.text for e in events if e.type == "delta")
         assert deltas in ("", turn.output)
         assert all(e.type in ("delta", "step") for e in events[:-1])
-        assert session.turn_count == 1 and (await store.load(session.id)) is not None
+        assert session.turn_count == 1 and (await Sessions(store).find(session.id)) is not None
 
     async def test_cancelled_stream_commits_nothing_and_frees_the_session(
         self, make_agent: AgentMaker, store: SessionStore
@@ -147,7 +148,7 @@ class AdapterContract:
         async for _ in stream:
             break  # the consumer walks away after the first event
         await stream.aclose()  # type: ignore[attr-defined]
-        stored = await store.load(session.id)
+        stored = await Sessions(store).find(session.id)
         assert stored is not None and stored.turn_count == 1 and stored.version == 1
         done = await runner.run(make_agent(remembers), session, "Anything?")  # busy=reject: lease was freed
         assert done.output == "I know: Remember: one"

@@ -27,9 +27,11 @@ from typing import Any
 
 import pytest
 
+from agentkernel._records import pending_change
 from agentkernel.errors import CorruptSession, SessionConflict
-from agentkernel.session import Session
-from agentkernel.stores.base import SessionStore
+from agentkernel.session import DEFAULT_USER, Session
+from agentkernel.sessions import Sessions
+from agentkernel.stores.base import SessionStore, StoredSession, SupportsSetup, supports_setup
 from agentkernel.transcript import Message, Step, Turn, TurnError, Usage
 
 __all__ = ["StoreContract", "StoreMaker", "sample_turn"]
@@ -65,20 +67,21 @@ def sample_turn(text: str = "hello", *, agent: str = "assistant") -> Turn:
     )
 
 
+def _text(raw: str | bytes) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 def _sid() -> str:
     return "contract-" + uuid.uuid4().hex[:12]
 
 
 async def _save(store: SessionStore, session: Session) -> Session:
-    change = session.change()
-    await store.commit(change)
-    session.mark_committed(change)
-    return session
+    return await Sessions(store).save(session)
 
 
-async def _must_load(store: SessionStore, session_id: str, **kwargs: Any) -> Session:
-    loaded = await store.load(session_id, **kwargs)
-    assert loaded is not None, f"session {session_id} should exist"
+async def _must_load(store: SessionStore, session_id: str, *, user_id: str = DEFAULT_USER, **kwargs: Any) -> Session:
+    loaded = await Sessions(store).find(session_id, user_id=user_id, **kwargs)
+    assert loaded is not None, f"session {session_id} of {user_id} should exist"
     return loaded
 
 
@@ -108,7 +111,7 @@ class StoreContract:
         session.append_turn(sample_turn("second", agent="other"))
         await _save(store, session)
 
-        loaded = await _must_load(store, session.id)
+        loaded = await _must_load(store, session.id, user_id="alice")
         header = (loaded.id, loaded.user_id, loaded.name, loaded.tags)
         assert header == (session.id, "alice", "Trip planning", ("travel", "q3"))
         assert loaded.created_at == pytest.approx(session.created_at)
@@ -124,6 +127,33 @@ class StoreContract:
         assert [t.index for t in loaded.turns] == [0, 1]
         assert loaded.size_bytes == session.size_bytes
         assert not loaded.has_changes
+
+    async def test_load_returns_the_committed_records_undecoded(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        session = Session(_sid())
+        session.set("plan", {"city": "Lisbon"})
+        session.namespace("langgraph")["blob"] = b"\x00\x01"
+        session.append_turn(sample_turn("first"))
+        change = pending_change(session)
+        await store.commit(change)
+
+        stored = await store.load(session.id)
+        assert isinstance(stored, StoredSession)
+        assert stored.meta == change.meta
+        assert {ns: {k: _text(v) for k, v in records.items()} for ns, records in stored.values.items()} == {
+            ns: dict(records) for ns, records in change.updated.items()
+        }
+        assert [_text(raw) for raw in stored.turns] == list(change.turns)
+
+    async def test_optional_setup_is_declared_and_idempotent(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        assert supports_setup(store) == isinstance(store, SupportsSetup)
+        sid = _sid()
+        await _save(store, Session(sid, user_id="frank"))
+        if supports_setup(store):  # the ability is optional; a store without it is used as it is
+            await store.setup()
+            assert await store.setup() is False, "a second setup must find everything in place"
+        assert (await _must_load(store, sid, user_id="frank")).version == 1
 
     async def test_missing_session_loads_as_none(self, make_store: StoreMaker) -> None:
         store = make_store()
@@ -279,7 +309,7 @@ class StoreContract:
 
         fresh = Session(session.id, user_id="carol")
         await _save(store, fresh)
-        reloaded = await _must_load(store, session.id)
+        reloaded = await _must_load(store, session.id, user_id="carol")
         assert reloaded.namespaces() == [] and reloaded.turn_count == 0 and reloaded.version == 1
 
     # ------------------------------------------------------------------ turns
@@ -345,14 +375,14 @@ class StoreContract:
         session.set("n", 1)  # a write refreshes the TTL of every record
         await _save(store, session)
         await asyncio.sleep(0.6)
-        alive = await _must_load(store, session.id)  # 1.2 s after creation, 0.6 s after the last write
+        alive = await _must_load(store, session.id, user_id="dave")  # 1.2 s after creation, 0.6 s after the last write
         assert alive.get("n") == 1 and alive.turn_count == 1
         await asyncio.sleep(1.1)
         assert await store.load(session.id) is None
         assert session.id not in [m.id for m in (await store.list_sessions("dave")).sessions]
         fresh = Session(session.id, user_id="dave")  # an expired id may be created again
         await _save(store, fresh)
-        reborn = await _must_load(store, session.id)
+        reborn = await _must_load(store, session.id, user_id="dave")
         assert reborn.version == 1 and reborn.get("n") is None and reborn.turn_count == 0
 
     async def test_no_ttl_means_no_expiry(self, make_store: StoreMaker) -> None:
@@ -380,8 +410,8 @@ class StoreContract:
         with pytest.raises(CorruptSession) as caught:
             await store.load(bad.id)
         assert caught.value.session_id == bad.id and bad.id in str(caught.value)
-        assert (await _must_load(store, good.id)).get("y") == 2
-        good_again = await _must_load(store, good.id)
+        assert (await _must_load(store, good.id, user_id="erin")).get("y") == 2
+        good_again = await _must_load(store, good.id, user_id="erin")
         good_again.set("y", 3)
         await _save(store, good_again)
         assert good.id in [m.id for m in (await store.list_sessions("erin")).sessions]

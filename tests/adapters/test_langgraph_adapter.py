@@ -23,6 +23,7 @@ from agentkernel import Session
 from agentkernel.errors import AgentRunError, MissingDependency
 from agentkernel.registry import AdapterSet
 from agentkernel.runner import Runner
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel.testing import ScriptedAgent
@@ -348,7 +349,7 @@ async def test_graph_compiled_without_checkpointing_is_refused(runner: Runner) -
 async def test_namespace_holds_json_and_bytes_that_survive_a_reload(runner: Runner, store: InMemoryStore) -> None:
     session = Session()
     await runner.run(weather_agent(), session, "Weather in Lisbon?")
-    stored = await store.load(session.id)
+    stored = await Sessions(store).find(session.id)
     assert stored is not None
     exported = stored.to_dict()["state"]["langgraph"]
     json.dumps(exported)  # the stored form is plain JSON (bytes as base64)
@@ -384,7 +385,7 @@ async def test_state_that_would_need_pickle_fails_the_turn(runner: Runner, store
     assert caught.value.turn.status == "error"
     assert "without pickle" in str(caught.value)
     assert "'thing'" in str(caught.value)
-    stored = await store.load(session.id)
+    stored = await Sessions(store).find(session.id)
     assert stored is not None
     assert not stored.namespace("langgraph")
 

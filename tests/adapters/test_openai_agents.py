@@ -15,6 +15,7 @@ from agentkernel.errors import AgentRunError
 from agentkernel.registry import AdapterSet
 from agentkernel.runner import Runner
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.base import SessionStore
 from agentkernel.stores.memory import InMemoryStore
@@ -240,7 +241,7 @@ async def test_a_run_stopped_for_tool_approval_fails_and_commits_nothing() -> No
     session = Session()
     with pytest.raises(AgentRunError, match=r"ToolApprovalPending.*drop_table"):
         await runner(store).run(agent, session, "Drop users")
-    stored = await store.load(session.id)
+    stored = await Sessions(store).find(session.id)
     assert stored is not None
     assert [t.status for t in stored.turns] == ["error"]
     assert not stored.namespace("openai_agents")

@@ -11,8 +11,10 @@ from agents import Agent
 
 from agentkernel.registry import AdapterSet
 from agentkernel.runner import Runner
-from agentkernel.session import Session, SessionChange
+from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
+from agentkernel.stores import SessionChange
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel.testing import ScriptedAdapter, ScriptedAgent
 
@@ -109,6 +111,6 @@ async def test_a_turn_commits_only_the_chunks_it_changed() -> None:
         await runner.run(agent, session, f"prompt {n}")
     written = set(changes[-1].updated["openai_agents"])
     assert written == {"sdk/count", "sdk/items/5", "sdk/history_next"}
-    stored = await store.load(session.id)
+    stored = await Sessions(store).find(session.id)
     assert stored is not None
     assert len([key for key in stored.namespace("openai_agents") if "/items/" in key]) == 6

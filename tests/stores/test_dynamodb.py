@@ -15,9 +15,11 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
+from agentkernel._records import pending_change
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionTooLarge, StoreUnavailable
 from agentkernel.runner import Runner
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores import open_store
 from agentkernel.stores.base import SessionStore
@@ -33,23 +35,6 @@ from agentkernel.testing.moto_server import MotoServer
 def moto_server() -> Iterator[MotoServer]:
     with MotoServer() as server:
         yield server
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Dummy credentials, and no profile or config file of the developer's."""
-    nowhere = tmp_path_factory.mktemp("aws") / "none"
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(nowhere),
-        "AWS_SHARED_CREDENTIALS_FILE": str(nowhere),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 @pytest.fixture
@@ -94,10 +79,7 @@ class TestDynamoDBStore(StoreContract):
 
 
 async def save(store: SessionStore, session: Session) -> Session:
-    change = session.change()
-    await store.commit(change)
-    session.mark_committed(change)
-    return session
+    return await Sessions(store).save(session)
 
 
 def random_text(size: int, seed: int) -> str:
@@ -135,7 +117,7 @@ async def test_a_2_mb_value_and_a_1_mb_turn_are_stored_and_read_back_whole(
     session.append_turn(turn)
     await save(store, session)
 
-    loaded = await store.load("big")
+    loaded = await Sessions(store).find("big")
     assert loaded is not None
     assert loaded.namespace("langgraph")["checkpoint"]["blob"] == big_value
     assert loaded.turns[0].steps[0].result == long_result
@@ -164,7 +146,7 @@ async def test_overwriting_or_deleting_a_big_value_removes_its_old_chunks(
     after = set(sort_keys(store, "big", "c"))
     assert after, "the new value's chunks were written"
     assert not (after & before), "the old chunks are gone"
-    loaded = await store.load("big")
+    loaded = await Sessions(store).find("big")
     assert loaded is not None
     assert loaded.get("a") == random_text(800_000, seed=5)
     assert loaded.get("b") is None
@@ -180,7 +162,7 @@ async def test_a_commit_over_the_transaction_limit_is_refused_whole(
     with pytest.raises(CommitTooLarge, match="100 per transaction") as caught:
         await save(store, session)
     assert isinstance(caught.value, SessionTooLarge)
-    assert await store.load("many") is None
+    assert await Sessions(store).find("many") is None
     assert items_of(store, "many") == []
 
 
@@ -202,13 +184,13 @@ async def test_a_corrupt_turn_item_is_reported_for_that_session_only(
         ExpressionAttributeValues={":d": {"B": b"\x00not a record"}, ":z": {"BOOL": True}},
     )
     with pytest.raises(CorruptSession) as caught:
-        await store.load("bad")
+        await Sessions(store).find("bad")
     assert caught.value.session_id == "bad"
     assert "turn" in str(caught.value)
-    last = await store.load("bad", last_turns=1)  # the intact turn is still readable
+    last = await Sessions(store).find("bad", last_turns=1)  # the intact turn is still readable
     assert last is not None
     assert [t.prompt for t in last.turns] == ["two"]
-    good = await store.load("good")
+    good = await Sessions(store).find("good")
     assert good is not None
     assert [t.prompt for t in good.turns] == ["one", "two"]
 
@@ -225,7 +207,7 @@ async def test_a_missing_turn_item_is_corruption_not_a_shorter_transcript(
         TableName=store.table_name, Key={"pk": {"S": "holey"}, "sk": {"S": sort_keys(store, "holey", "t")[1]}}
     )
     with pytest.raises(CorruptSession, match="turns 0-2"):
-        await store.load("holey")
+        await Sessions(store).find("holey")
 
 
 # ---------------------------------------------------------------- generations
@@ -241,10 +223,10 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     await save(store, old)
 
     clock.now += 61  # expired, though no item has been deleted yet
-    assert await store.load("reused") is None
+    assert await Sessions(store).find("reused", user_id="u") is None
     assert len(items_of(store, "reused")) > 1
     fresh = await save(store, Session("reused", user_id="u"))
-    loaded = await store.load("reused")
+    loaded = await Sessions(store).find("reused", user_id="u")
     assert loaded is not None
     assert loaded.version == 1 == fresh.version
     assert loaded.keys() == []
@@ -258,7 +240,7 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     assert await store.delete("reused") is True
     assert items_of(store, "reused") == [], "a deleted session leaves no item behind"
     again = await save(store, Session("reused", user_id="u"))
-    reloaded = await store.load("reused")
+    reloaded = await Sessions(store).find("reused", user_id="u")
     assert reloaded is not None
     assert reloaded.keys() == []
     assert reloaded.turn_count == 0
@@ -276,13 +258,13 @@ async def test_clearing_the_transcript_is_one_small_write_and_old_turns_are_purg
         await save(store, session)  # each commit stays under the 100-item limit
     session.namespace("crewai")["x"] = 1
     await save(store, session)
-    loaded = await store.load("long", last_turns=0)
+    loaded = await Sessions(store).find("long", last_turns=0)
     assert loaded is not None
     assert loaded.turn_count == 270
     loaded.clear(transcript=True)  # 270 turns would never fit one transaction as deletes
     loaded.append_turn(sample_turn("fresh"))
     await save(store, loaded)
-    final = await store.load("long")
+    final = await Sessions(store).find("long")
     assert final is not None
     assert [t.prompt for t in final.turns] == ["fresh"]
     assert final.namespaces() == []
@@ -324,10 +306,10 @@ async def test_an_endpoint_that_is_down_raises_store_unavailable(aws_env: None) 
     server.stop()
     try:
         with pytest.raises(StoreUnavailable, match="could not load a session"):
-            await store.load("s")
+            await Sessions(store).find("s")
         session.set("k", 1)
         with pytest.raises(StoreUnavailable):
-            await store.commit(session.change())
+            await store.commit(pending_change(session))
         with pytest.raises(StoreUnavailable):
             await store.list_sessions("anonymous")
         with pytest.raises(StoreUnavailable):
@@ -340,21 +322,18 @@ async def test_an_endpoint_that_is_down_raises_store_unavailable(aws_env: None) 
 
 async def test_throttling_after_retries_is_store_unavailable(aws_env: None) -> None:
     client = make_client(
-        region="us-east-1",
-        endpoint_url="http://127.0.0.1:9",
-        connect_timeout=1,
-        read_timeout=1,
-        max_attempts=1,
-        max_pool_connections=2,
+        DynamoDBOptions(
+            endpoint_url="http://127.0.0.1:9", connect_timeout=1, read_timeout=1, max_attempts=1, max_pool_connections=2
+        )
     )
     store = DynamoDBStore(client=client)
     with Stubber(client) as stub:
         stub.add_client_error("get_item", "ProvisionedThroughputExceededException", http_status_code=400)
         with pytest.raises(StoreUnavailable, match="throttled"):
-            await store.load("s")
+            await Sessions(store).find("s")
         stub.add_client_error("get_item", "ThrottlingException", http_status_code=400)
         with pytest.raises(StoreUnavailable, match="throttled"):
-            await store.commit(Session("s").change())
+            await store.commit(pending_change(Session("s")))
     await store.aclose()
     client.close()  # the caller's client stays the caller's to close
 
@@ -362,7 +341,7 @@ async def test_throttling_after_retries_is_store_unavailable(aws_env: None) -> N
 async def test_a_missing_table_is_a_clear_error_naming_setup(endpoint: str) -> None:
     store = DynamoDBStore(endpoint_url=endpoint, table_name="not-made-yet")
     try:
-        for call in (store.load("s"), store.commit(Session("s").change()), store.list_sessions("u")):
+        for call in (Sessions(store).find("s"), store.commit(pending_change(Session("s"))), store.list_sessions("u")):
             with pytest.raises(TableMissing, match=r"not-made-yet.*store setup") as caught:
                 await call
             assert isinstance(caught.value, StoreUnavailable)
@@ -424,7 +403,7 @@ async def test_options_come_from_settings(monkeypatch: pytest.MonkeyPatch, endpo
         assert store._ttl == 30
         assert store._plan.chunk_size == 100_000
         await save(store, Session("from-env"))
-        assert await store.load("from-env") is not None
+        assert await Sessions(store).find("from-env") is not None
     finally:
         await store.aclose()
     monkeypatch.setenv("AK_SESSION__DYNAMODB__ENDPOINT_URL", "127.0.0.1:8000")
@@ -461,7 +440,7 @@ async def test_processes_running_one_session_keep_every_turn_once_in_order(
         await asyncio.to_thread(process.join, 180)
     assert [p.exitcode for p in processes] == [0] * workers
 
-    final = await make_dynamodb().load("shared")
+    final = await Sessions(make_dynamodb()).find("shared")
     assert final is not None
     prompts = [t.prompt for t in final.turns]
     assert sorted(prompts) == sorted(f"w{w}-{i}" for w in range(workers) for i in range(runs))
@@ -500,7 +479,7 @@ async def test_appending_writes_only_new_items_and_loading_the_last_n_reads_only
     )
     events.register("after-call.dynamodb.Query", lambda parsed, **_: read.append(len(parsed.get("Items", []))))
 
-    loaded = await store.load("history", last_turns=3)
+    loaded = await Sessions(store).find("history", last_turns=3)
     assert loaded is not None
     assert [t.index for t in loaded.turns] == [177, 178, 179]
     assert sum(read) == 3, "only the three newest turn items may be read"
@@ -537,11 +516,11 @@ async def test_a_commit_cut_off_before_its_transaction_leaves_nothing_behind(
 
     store.client.meta.events.register("before-send.dynamodb.TransactWriteItems", connection_lost)
     with pytest.raises(StoreUnavailable, match="could not commit"):
-        await store.commit(session.change())
+        await store.commit(pending_change(session))
     store.client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", connection_lost)
 
     assert sort_keys(store, "cut", "c") == [], "staged chunks of a failed commit are deleted again"
-    stored = await store.load("cut")
+    stored = await Sessions(store).find("cut")
     assert stored is not None
     assert stored.version == 1
     assert stored.get("big") is None
@@ -563,9 +542,9 @@ async def test_a_delete_whose_cleanup_fails_still_deletes_the_session(
     assert await store.delete("half") is True
     store.client.meta.events.unregister("before-send.dynamodb.BatchWriteItem", connection_lost)
     assert "not all of its items" in caplog.text
-    assert await store.load("half") is None
+    assert await Sessions(store).find("half") is None
     fresh = await save(store, Session("half"))
-    reloaded = await store.load("half")
+    reloaded = await Sessions(store).find("half")
     assert reloaded is not None
     assert reloaded.get("k") is None
     assert fresh.version == 1
@@ -578,10 +557,10 @@ async def test_a_load_that_overlaps_a_commit_reads_again_instead_of_mixing_versi
     session = Session("racy")
     session.set("big", random_text(600_000, seed=8))  # chunked: its chunks go when it is overwritten
     await save(store, session)
-    newer = await writer.load("racy")
+    newer = await Sessions(writer).find("racy")
     assert newer is not None
     newer.set("big", "small now")
-    change = newer.change()
+    change = pending_change(newer)
     landed: list[int] = []
 
     def commit_in_between(**_: object) -> None:
@@ -590,7 +569,7 @@ async def test_a_load_that_overlaps_a_commit_reads_again_instead_of_mixing_versi
             run_cleanup(writer._table, commit_change(writer._table, change, writer._plan))
 
     store.client.meta.events.register("after-call.dynamodb.Query", commit_in_between)
-    loaded = await store.load("racy")
+    loaded = await Sessions(store).find("racy")
     assert landed
     assert loaded is not None
     assert loaded.version == 2

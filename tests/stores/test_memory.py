@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.stores import InMemoryStore, SessionStore
 from agentkernel.testing import StoreContract, StoreMaker
 
@@ -20,19 +21,17 @@ class TestInMemoryStore(StoreContract):
 
 
 async def _save(store: InMemoryStore, session: Session) -> None:
-    change = session.change()
-    await store.commit(change)
-    session.mark_committed(change)
+    await Sessions(store).save(session)
 
 
 async def test_least_recently_used_session_is_evicted_at_the_cap() -> None:
     store = InMemoryStore(max_sessions=3)
     for sid in ("a", "b", "c"):
         await _save(store, Session(sid))
-    assert await store.load("a") is not None  # "a" is now the most recently used
+    assert await Sessions(store).find("a") is not None  # "a" is now the most recently used
     await _save(store, Session("d"))
-    assert await store.load("b") is None
-    assert all([await store.load(sid) for sid in ("a", "c", "d")])
+    assert await Sessions(store).find("b") is None
+    assert all([await Sessions(store).find(sid) for sid in ("a", "c", "d")])
 
 
 async def test_loaded_sessions_do_not_alias_stored_records() -> None:
@@ -40,12 +39,12 @@ async def test_loaded_sessions_do_not_alias_stored_records() -> None:
     session = Session("s")
     session.set("items", [1, 2])
     await _save(store, session)
-    loaded = await store.load("s")
+    loaded = await Sessions(store).find("s")
     assert loaded is not None
     items = loaded.get("items")
     items.append(3)
     assert loaded.get("items") == [1, 2]
-    assert (await store.load("s")).get("items") == [1, 2]  # type: ignore[union-attr]
+    assert (await Sessions(store).find("s")).get("items") == [1, 2]  # type: ignore[union-attr]
 
 
 async def test_options_come_from_settings() -> None:
@@ -79,5 +78,5 @@ async def test_the_lru_cap_never_evicts_a_session_a_run_holds() -> None:
     assert not await store.acquire_lease("held", "intruder", 1.0), "the run's lease was evicted"
     turn = await run
     assert turn.output == "second answer"
-    kept = await store.load("held")
+    kept = await Sessions(store).find("held")
     assert kept is not None and kept.turn_count == 2

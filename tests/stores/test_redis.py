@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.crc import key_slot
 
-from agentkernel import Runner, Sessions
+from agentkernel import Runner
+from agentkernel._records import encode_turn, pending_change
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionConflict
-from agentkernel.session import Session, encode_turn
+from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores import SessionStore, open_store
 from agentkernel.stores.redis import RedisStore
@@ -65,10 +67,7 @@ class TestRedisStore(StoreContract):
 
 
 async def _save(store: RedisStore, session: Session) -> Session:
-    change = session.change()
-    await store.commit(change)
-    session.mark_committed(change)
-    return session
+    return await Sessions(store).save(session)
 
 
 async def _full_session(store: RedisStore, sid: str = "s1", *, user: str = "alice", turns: int = 3) -> Session:
@@ -133,7 +132,7 @@ async def test_appending_does_not_rewrite_earlier_turns(store: RedisStore) -> No
     marker = encode_turn(sample_turn("written by hand").model_copy(update={"index": 0}))
     await store.client.lset(store.keys("s1").turns, 0, marker)  # a rewrite would put t0 back
 
-    loaded = await store.load("s1", last_turns=1)
+    loaded = await Sessions(store).find("s1", user_id="alice", last_turns=1)
     assert loaded is not None
     assert [t.prompt for t in loaded.turns] == ["t2"]
     loaded.append_turn(sample_turn("t3"))
@@ -141,7 +140,7 @@ async def test_appending_does_not_rewrite_earlier_turns(store: RedisStore) -> No
 
     raw = await store.client.lrange(store.keys("s1").turns, 0, -1)
     assert raw[0] == marker.encode()
-    final = await store.load("s1")
+    final = await Sessions(store).find("s1", user_id="alice")
     assert final is not None
     assert [t.prompt for t in final.turns] == ["written by hand", "t1", "t2", "t3"]
 
@@ -149,12 +148,12 @@ async def test_appending_does_not_rewrite_earlier_turns(store: RedisStore) -> No
 async def test_a_commit_applied_twice_by_a_retried_call_is_applied_once(store: RedisStore) -> None:
     session = await _full_session(store, turns=1)
     session.append_turn(sample_turn("once"))
-    change = session.change()
+    change = pending_change(session)
     keys = store.keys("s1")
     args = store._commit_args(keys, change)
     replies = [await store._commit(keys=keys.script_keys, args=args) for _ in range(2)]  # as a retried call does
     assert replies == [[b"ok"], [b"ok"]]
-    loaded = await store.load("s1")
+    loaded = await Sessions(store).find("s1", user_id="alice")
     assert loaded is not None
     assert loaded.version == 2
     assert [t.prompt for t in loaded.turns] == ["t0", "once"]
@@ -174,15 +173,15 @@ async def test_a_corrupt_turn_is_reported_for_that_session_only(store: RedisStor
     await _full_session(store, "bad")
     await _full_session(store, "good")
     await store.client.lset(store.keys("bad").turns, 1, "{not json")
-    loaded = await store.load("bad")  # records are decoded when read
+    loaded = await Sessions(store).find("bad", user_id="alice")  # records are decoded when read
     assert loaded is not None
     with pytest.raises(CorruptSession) as caught:
         loaded.turns  # noqa: B018
     assert caught.value.session_id == "bad"
-    recent = await store.load("bad", last_turns=1)  # the readable turns are still reachable
+    recent = await Sessions(store).find("bad", user_id="alice", last_turns=1)  # the readable turns are still reachable
     assert recent is not None
     assert [t.prompt for t in recent.turns] == ["t2"]
-    good = await store.load("good")
+    good = await Sessions(store).find("good", user_id="alice")
     assert good is not None
     assert good.turn_count == 3
 
@@ -193,12 +192,12 @@ async def test_a_key_of_the_wrong_type_is_corrupt_not_an_outage(store: RedisStor
     await store.client.delete(store.keys("bad").meta)
     await store.client.set(store.keys("bad").meta, "a string, not a hash")
     with pytest.raises(CorruptSession):
-        await store.load("bad")
+        await Sessions(store).find("bad")
     with pytest.raises(CorruptSession):
         await _save(store, Session("bad"))
     assert [m.id for m in (await store.list_sessions("alice")).sessions] == ["good"]
     assert await store.delete("bad") is True
-    assert await store.load("bad") is None
+    assert await Sessions(store).find("bad") is None
 
 
 async def test_a_commit_meeting_a_bad_key_writes_nothing(store: RedisStore) -> None:
@@ -221,7 +220,7 @@ async def test_a_lost_transcript_is_corrupt_and_never_replaced(store: RedisStore
     session = await _full_session(store, turns=5)
     await store.client.delete(store.keys("s1").turns)  # e.g. evicted under memory pressure
     with pytest.raises(CorruptSession, match="holds 0 turns but the header counts 5"):
-        await store.load("s1")
+        await Sessions(store).find("s1")
     session.append_turn(sample_turn("would start a new history"))
     with pytest.raises(CorruptSession):
         await _save(store, session)
@@ -253,7 +252,7 @@ async def test_listing_never_shows_a_session_whose_owner_changed(store: RedisSto
 async def test_listing_pages_through_equal_timestamps(store: RedisStore) -> None:
     for sid in ("a", "b", "c", "d"):
         session = Session(sid, user_id="alice")
-        change = session.change(now=1000.0)
+        change = pending_change(session, now=1000.0)
         await store.commit(change)
     seen: list[str] = []
     cursor = None

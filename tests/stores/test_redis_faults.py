@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from agentkernel._records import pending_change
 from agentkernel.errors import SessionConflict, StoreUnavailable
 from agentkernel.runner import Runner
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.redis import RedisStore
 from agentkernel.testing import ScriptedAgent, sample_turn
@@ -52,9 +54,9 @@ async def test_a_server_that_is_not_there_is_unavailable_not_absent() -> None:
     url = f"redis://127.0.0.1:{_closed_port()}/0"
     async with RedisStore.from_url(url, retries=0, socket_connect_timeout=0.5) as store:
         with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1.*check that the server is running"):
-            await _bounded(store.load("s1"))
+            await _bounded(Sessions(store).find("s1"))
         with pytest.raises(StoreUnavailable):
-            await _bounded(store.commit(Session("s1").change()))
+            await _bounded(store.commit(pending_change(Session("s1"))))
         with pytest.raises(StoreUnavailable):
             await _bounded(store.acquire_lease("s1", "token", 5))
         with pytest.raises(StoreUnavailable):
@@ -80,23 +82,23 @@ async def test_a_server_stopped_mid_run_loses_nothing_and_work_continues(
     with pytest.raises(StoreUnavailable):
         await _bounded(runner.run(ScriptedAgent(replies=[stop_then_answer]), "s1", "during"))
     with pytest.raises(StoreUnavailable):
-        await _bounded(store.load("s1"))
+        await _bounded(Sessions(store).find("s1"))
     with pytest.raises(StoreUnavailable):
         await _bounded(store.acquire_lease("s1", "other", 5))
     stale = Session("s1")
     stale.append_turn(sample_turn("while down"))
     with pytest.raises(StoreUnavailable):
-        await _bounded(store.commit(stale.change()))
+        await _bounded(store.commit(pending_change(stale)))
 
     server.start()  # the same port, with the data it saved
-    survived = await store.load("s1")
+    survived = await Sessions(store).find("s1")
     assert survived is not None
     assert [t.prompt for t in survived.turns] == ["before 0", "before 1", "before 2"]
     assert survived.version == 3
     assert survived.namespace("scripted")["assistant:turns"] == 3
 
     await _bounded(runner.run(agent, "s1", "after"))  # waits out the old lease if it survived too
-    final = await store.load("s1")
+    final = await Sessions(store).find("s1")
     assert final is not None
     assert [t.prompt for t in final.turns] == ["before 0", "before 1", "before 2", "after"]
     assert [t.index for t in final.turns] == [0, 1, 2, 3]
@@ -106,30 +108,28 @@ async def test_a_server_stopped_mid_run_loses_nothing_and_work_continues(
 async def test_a_hung_server_times_out_and_a_retry_never_duplicates(server: RedisServer, store: RedisStore) -> None:
     session = Session("s1")
     session.append_turn(sample_turn("first"))
-    change = session.change()
-    await store.commit(change)
-    session.mark_committed(change)
+    await Sessions(store).save(session)
 
     session.append_turn(sample_turn("second"))
-    change = session.change()
+    change = pending_change(session)
     server.pause()
     try:
         with pytest.raises(StoreUnavailable, match="did not answer in time"):
-            await _bounded(store.load("s1"))
+            await _bounded(Sessions(store).find("s1"))
         with pytest.raises(StoreUnavailable, match="may or may not"):
             await _bounded(store.commit(change))
     finally:
         server.resume()
 
     # The timed-out commit may have run once the server woke up; trying again is safe either way.
-    woke = await store.load("s1")
+    woke = await Sessions(store).find("s1")
     assert woke is not None
     if woke.version == 2:
         with pytest.raises(SessionConflict):
             await store.commit(change)
     else:
         await store.commit(change)
-    final = await store.load("s1")
+    final = await Sessions(store).find("s1")
     assert final is not None
     assert [t.prompt for t in final.turns] == ["first", "second"]
     assert final.version == 2
@@ -138,18 +138,16 @@ async def test_a_hung_server_times_out_and_a_retry_never_duplicates(server: Redi
 async def test_a_full_server_refuses_the_commit_and_nothing_is_written(store: RedisStore) -> None:
     session = Session("s1")
     session.set("k", "v")
-    change = session.change()
-    await store.commit(change)
-    session.mark_committed(change)
+    await Sessions(store).save(session)
 
     session.set("k", "changed")
     session.append_turn(sample_turn("too much"))
     await store.client.config_set("maxmemory", "1")  # every write is now over the limit
     try:
         with pytest.raises(StoreUnavailable, match="refused"):
-            await _bounded(store.commit(session.change()))
+            await _bounded(store.commit(pending_change(session)))
     finally:
         await store.client.config_set("maxmemory", "0")
-    stored = await store.load("s1")
+    stored = await Sessions(store).find("s1")
     assert stored is not None
     assert (stored.version, stored.get("k"), stored.turn_count) == (1, "v", 0)

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from agentkernel import Runner
+from agentkernel import Runner, Sessions
+from agentkernel._records import pending_change
 from agentkernel.adapter import RunContext
 from agentkernel.settings import load_settings
 from agentkernel.stores.redis import RedisStore
@@ -47,7 +48,7 @@ async def test_a_commit_whose_reply_is_lost_is_retried_and_applied_once(
     turn = await runner.run(ScriptedAgent("a", replies=[reply]), "lost", "hi")
     assert turn.output == "answer"
     assert proxy.stats.injected["drop_reply"] == 1
-    stored = await direct.load("lost")
+    stored = await Sessions(direct).find("lost")
     assert stored is not None
     assert [t.output for t in stored.turns].count("answer") == 1
     assert stored.version == 2 and stored.turn_count == 2
@@ -61,7 +62,7 @@ async def test_dropped_idle_connections_cost_a_retry_not_an_error(
     await runner.run(ScriptedAgent(), "idle", "one")
     proxy.drop_connections()  # a proxy, failover or restart closed every pooled connection
     await runner.run(ScriptedAgent(), "idle", "two")
-    stored = await direct.load("idle")
+    stored = await Sessions(direct).find("idle")
     assert stored is not None and stored.turn_count == 2
 
 
@@ -77,3 +78,22 @@ async def test_a_lost_lease_reply_does_not_lock_the_session(
     assert time.monotonic() - started < 10
     assert proxy.stats.injected["drop_reply"] == 1
     await runner.run(ScriptedAgent(), "leased", "and again")  # not locked for the lease's 60 s
+
+
+async def test_a_resent_commit_is_recognised_after_another_writer_committed(
+    stores: tuple[RedisStore, RedisStore],
+) -> None:
+    from agentkernel.session import Session
+
+    _, direct = stores
+    sessions = Sessions(direct)
+    first = Session("resent")
+    first.set("k", 1)
+    change = pending_change(first)
+    await direct.commit(change)
+    other = await sessions.get("resent")
+    other.set("k", 2)
+    await sessions.save(other)
+    await direct.commit(change)  # the first commit, sent again after its reply was lost: no conflict
+    stored = await sessions.get("resent")
+    assert stored.version == 2 and stored.get("k") == 2

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from agentkernel._records import pending_change
 from agentkernel.errors import SessionConflict
 from agentkernel.runner import Runner
 from agentkernel.session import Session
+from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.redis import RedisStore
 from agentkernel.testing import ScriptedAgent, sample_turn
@@ -55,12 +57,12 @@ def _append_without_lease(url: str, session_id: str, worker: int) -> int:
         async with RedisStore.from_url(url) as store:
             for i in range(RUNS):
                 while True:
-                    session = await store.load(session_id, last_turns=0)
+                    session = await Sessions(store).find(session_id, last_turns=0)
                     assert session is not None
                     session.append_turn(sample_turn(f"worker {worker} append {i}"))
                     await asyncio.sleep(0.02)  # widen the window in which another process commits
                     try:
-                        await store.commit(session.change())
+                        await store.commit(pending_change(session))
                         break
                     except SessionConflict:
                         conflicts += 1
@@ -97,7 +99,7 @@ async def test_runs_from_several_processes_keep_every_turn_once(server: RedisSer
     assert results == [RUNS] * PROCESSES
 
     async with RedisStore.from_url(server.url) as store:
-        final = await store.load("shared")
+        final = await Sessions(store).find("shared", user_id="multi")
     assert final is not None
     total = PROCESSES * RUNS
     prompts = [t.prompt for t in final.turns]
@@ -116,9 +118,9 @@ async def test_runs_from_several_processes_keep_every_turn_once(server: RedisSer
 async def test_commits_from_several_processes_without_a_lease_conflict_but_lose_nothing(server: RedisServer) -> None:
     server.flushall()
     async with RedisStore.from_url(server.url) as store:
-        await store.commit(Session("raced").change())
+        await store.commit(pending_change(Session("raced")))
         conflicts = await asyncio.to_thread(_in_processes, "_append_without_lease", server.url, "raced")
-        final = await store.load("raced")
+        final = await Sessions(store).find("raced")
     assert final is not None
     prompts = [t.prompt for t in final.turns]
     assert sorted(prompts) == sorted(f"worker {w} append {i}" for w in range(PROCESSES) for i in range(RUNS))

@@ -11,6 +11,7 @@ from typing import Any
 
 from agentkernel._optional import require
 from agentkernel.errors import ConfigError, SessionTooLarge, StoreUnavailable
+from agentkernel.stores.dynamodb._options import DynamoDBOptions
 
 __all__ = ["CommitTooLarge", "TableMissing", "boto_errors", "error_code", "make_client", "translate"]
 
@@ -55,26 +56,20 @@ def boto_errors() -> ModuleType:
     return require("botocore.exceptions", extra="dynamodb", feature="the DynamoDB session store")
 
 
-def make_client(
-    *,
-    region: str,
-    endpoint_url: str | None,
-    connect_timeout: float,
-    read_timeout: float,
-    max_attempts: int,
-    max_pool_connections: int,
-) -> Any:
+def make_client(options: DynamoDBOptions) -> Any:
     """A DynamoDB client with bounded retries and timeouts; credentials from boto3's usual chain."""
     boto3 = boto3_module()
     config_module = require("botocore.config", extra="dynamodb", feature="the DynamoDB session store")
     config = config_module.Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        max_pool_connections=max_pool_connections,
+        retries={"mode": "standard", "max_attempts": options.max_attempts},
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        max_pool_connections=options.max_pool_connections,
     )
     # A session of our own: boto3's default session is not safe to share between threads.
-    return boto3.session.Session().client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=config)
+    return boto3.session.Session().client(
+        "dynamodb", region_name=options.region, endpoint_url=options.endpoint_url, config=config
+    )
 
 
 def error_code(exc: BaseException) -> str:

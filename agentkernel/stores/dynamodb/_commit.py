@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from agentkernel.errors import SessionConflict, StoreUnavailable
-from agentkernel.session import SessionChange
+from agentkernel.stores.base import SessionChange
 from agentkernel.stores.dynamodb._client import CommitTooLarge, boto_errors, error_code
 from agentkernel.stores.dynamodb._items import (
     META_SK,
@@ -217,7 +217,7 @@ def _header_put(
     meta = change.meta
     item: Item = {
         **table.key(meta.id, META_SK),
-        "rec": {"S": meta.to_record()},
+        "rec": {"S": change.header},
         "ver": {"N": str(meta.version)},
         "gen": {"S": state.gen},
         "tep": {"N": str(state.transcript_epoch)},

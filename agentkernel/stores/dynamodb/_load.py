@@ -10,7 +10,7 @@ is corruption, reported for that session only.
 from __future__ import annotations
 
 from agentkernel.errors import CorruptSession, StoreUnavailable
-from agentkernel.session import Session, SessionMeta
+from agentkernel.stores.base import SessionMeta, StoredSession
 from agentkernel.stores.dynamodb._items import Item, chunk_count, chunk_prefix, turn_sk, unpack, value_prefix
 from agentkernel.stores.dynamodb._table import MetaState, Table
 
@@ -31,7 +31,7 @@ def read_state(table: Table, session_id: str, item: Item) -> MetaState:
         raise CorruptSession(session_id, f"header item is malformed: {exc!r}") from None
 
 
-def load_session(table: Table, session_id: str, *, last_turns: int | None) -> Session | None:
+def load_session(table: Table, session_id: str, *, last_turns: int | None) -> StoredSession | None:
     """Load a session (or ``None`` if absent or expired); see :meth:`SessionStore.load`."""
     for _ in range(_ATTEMPTS):
         item = table.get_meta(session_id)
@@ -51,7 +51,7 @@ def load_session(table: Table, session_id: str, *, last_turns: int | None) -> Se
             continue  # a commit or delete landed while reading: read again
         if torn is not None:
             raise CorruptSession(session_id, str(torn))
-        return Session.restore(meta, values, turns)
+        return StoredSession(meta, values, turns)
     raise StoreUnavailable(
         f"session {session_id!r} changed during each of {_ATTEMPTS} reads in a row; retry the load"
     )

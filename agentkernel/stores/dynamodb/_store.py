@@ -23,15 +23,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from agentkernel.errors import CorruptSession, StoreUnavailable
-from agentkernel.session import Session, SessionChange, SessionMeta
-from agentkernel.stores.base import SessionPage, decode_cursor, encode_cursor
+from agentkernel.stores.base import SessionChange, SessionMeta, SessionPage, StoredSession, decode_cursor, encode_cursor
 from agentkernel.stores.dynamodb._client import boto_errors, error_code, make_client, translate
 from agentkernel.stores.dynamodb._commit import CommitPlan, commit_change, run_cleanup
 from agentkernel.stores.dynamodb._items import LEASE_SK, META_SK, gen_prefix
 from agentkernel.stores.dynamodb._load import load_session, read_state
+from agentkernel.stores.dynamodb._options import DynamoDBOptions
 from agentkernel.stores.dynamodb._setup import USER_INDEX, setup_table
 from agentkernel.stores.dynamodb._table import Table
 
@@ -42,57 +40,24 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class DynamoDBOptions(BaseModel):
-    """Options of the DynamoDB store (``AK_SESSION__DYNAMODB__*``). Credentials come from boto3's chain."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    table_name: str = Field(
-        default="agentkernel-sessions", min_length=3, max_length=255, description="The table (made by `setup`)."
-    )
-    region: str = Field(default="us-east-1", min_length=1, description="AWS region of the table.")
-    endpoint_url: str | None = Field(
-        default=None,
-        pattern=r"^https?://[^\s/]+",
-        description="Endpoint of a local or compatible server, e.g. http://127.0.0.1:8000.",
-    )
-    chunk_size: int = Field(
-        default=350_000, ge=1024, le=390_000, description="Bytes per item when a record is split (items hold 400 KB)."
-    )
-    compress_over: int = Field(
-        default=4096, ge=0, description="Records longer than this many bytes are zlib-compressed when that helps."
-    )
-    cleanup_slack: int = Field(
-        default=7 * 86400,
-        ge=0,
-        description="Seconds DynamoDB's per-item TTL runs past a session's expiry (at least twice AK_SESSION__TTL).",
-    )
-    connect_timeout: float = Field(default=3.0, gt=0, description="Seconds to wait for a connection.")
-    read_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a response.")
-    max_attempts: int = Field(default=4, ge=1, le=10, description="Tries per request, boto3's retries included.")
-    max_pool_connections: int = Field(default=16, ge=1, le=256, description="Connections and worker threads.")
-
-
 class DynamoDBStore:
     """Sessions in one DynamoDB table.
 
     Args:
-        table_name: The table.
-        region: Its AWS region.
-        endpoint_url: A local or compatible endpoint (``None``: AWS).
+        options: Table, region, endpoint, item sizes, timeouts and pool size (see
+            :class:`DynamoDBOptions`); defaults for whatever is left out.
         ttl: Seconds of inactivity after which a session reads as absent (0: never).
         client: A boto3 DynamoDB client to use instead of making one (it stays the caller's).
-        chunk_size: Bytes per item when a record is split.
-        compress_over: Records longer than this are compressed when that helps.
-        cleanup_slack: Seconds the per-item ``ttl`` attribute runs past the session's expiry.
-        connect_timeout: Seconds to wait for a connection.
-        read_timeout: Seconds to wait for a response.
-        max_attempts: Tries per request (boto3's standard retry mode).
-        max_pool_connections: Connections, and threads running boto3 calls.
         clock: Time source, for tests.
+        **fields: Fields of :class:`DynamoDBOptions` given one by one (``table_name=...``,
+            ``region=...``), over ``options``; checked as settings are.
 
     Raises:
         MissingDependency: boto3 is not installed.
+        pydantic.ValidationError: a field is unknown or invalid.
+
+    Example:
+        >>> store = DynamoDBStore(table_name="sessions", region="eu-west-1", ttl=3600)  # doctest: +SKIP
     """
 
     options_model = DynamoDBOptions
@@ -100,43 +65,35 @@ class DynamoDBStore:
     def __init__(
         self,
         *,
-        table_name: str = "agentkernel-sessions",
-        region: str = "us-east-1",
-        endpoint_url: str | None = None,
+        options: DynamoDBOptions | None = None,
         ttl: float = 0,
         client: Any = None,
-        chunk_size: int = 350_000,
-        compress_over: int = 4096,
-        cleanup_slack: int = 7 * 86400,
-        connect_timeout: float = 3.0,
-        read_timeout: float = 10.0,
-        max_attempts: int = 4,
-        max_pool_connections: int = 16,
         clock: Callable[[], float] = time.time,
+        **fields: Any,
     ) -> None:
         self._errors = boto_errors()  # raises MissingDependency without boto3
+        if fields:
+            base = options.model_dump() if options is not None else {}
+            options = DynamoDBOptions.model_validate({**base, **fields})
+        self.options = options = options or DynamoDBOptions()
         self._owns_client = client is None
-        if client is None:
-            client = make_client(
-                region=region,
-                endpoint_url=endpoint_url,
-                connect_timeout=connect_timeout,
-                read_timeout=read_timeout,
-                max_attempts=max_attempts,
-                max_pool_connections=max_pool_connections,
-            )
-        self._region = region
+        self._region = options.region
         self._ttl = ttl
-        self._table = Table(client, table_name, clock=clock)
+        self._table = Table(client if client is not None else make_client(options), options.table_name, clock=clock)
         self._plan = CommitPlan(
-            ttl=ttl, slack=max(float(cleanup_slack), 2.0 * ttl), chunk_size=chunk_size, compress_over=compress_over
+            ttl=ttl,
+            slack=max(float(options.cleanup_slack), 2.0 * ttl),
+            chunk_size=options.chunk_size,
+            compress_over=options.compress_over,
         )
-        self._executor = ThreadPoolExecutor(max_workers=max_pool_connections, thread_name_prefix="agentkernel-dynamodb")
+        self._executor = ThreadPoolExecutor(
+            max_workers=options.max_pool_connections, thread_name_prefix="agentkernel-dynamodb"
+        )
 
     @classmethod
     def from_options(cls, options: DynamoDBOptions, *, ttl: float) -> DynamoDBStore:
         """Build from validated settings."""
-        return cls(ttl=ttl, **options.model_dump())
+        return cls(options=options, ttl=ttl)
 
     @property
     def client(self) -> Any:
@@ -168,7 +125,7 @@ class DynamoDBStore:
         return await self._run("create the table", create, self._table.client, self._table.name)
 
     # --------------------------------------------------------------- sessions
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
+    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
         """See :meth:`SessionStore.load`."""
         read = functools.partial(load_session, last_turns=last_turns)
         return await self._run("load a session", read, self._table, session_id)
@@ -352,14 +309,7 @@ def setup(options: DynamoDBOptions | None = None, *, client: Any = None, wait_se
     errors = boto_errors()
     own = client is None
     if client is None:
-        client = make_client(
-            region=options.region,
-            endpoint_url=options.endpoint_url,
-            connect_timeout=options.connect_timeout,
-            read_timeout=options.read_timeout,
-            max_attempts=options.max_attempts,
-            max_pool_connections=options.max_pool_connections,
-        )
+        client = make_client(options)
     try:
         return setup_table(client, options.table_name, wait_seconds=wait_seconds)
     except (errors.ClientError, errors.BotoCoreError) as exc:

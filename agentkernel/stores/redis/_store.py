@@ -9,13 +9,12 @@ one consistent version. Needs Redis 6.2 or newer.
 Example:
     >>> store = RedisStore.from_url("redis://localhost:6379/0", ttl=3600)  # doctest: +SKIP
     >>> async with store:  # doctest: +SKIP
-    ...     session = await store.load("demo")
+    ...     page = await store.list_sessions("alice")
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,8 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agentkernel._optional import require
 from agentkernel.errors import CorruptSession, SessionConflict, StoreUnavailable
-from agentkernel.session import Session, SessionChange, SessionMeta
-from agentkernel.stores.base import SessionPage, decode_cursor, encode_cursor
+from agentkernel.stores.base import SessionChange, SessionMeta, SessionPage, StoredSession, decode_cursor, encode_cursor
 from agentkernel.stores.redis._errors import redact_url, translate_errors
 from agentkernel.stores.redis._keys import SessionKeys, user_index_key
 from agentkernel.stores.redis._scripts import (
@@ -129,63 +127,47 @@ class RedisStore:
         self._index_remove = client.register_script(INDEX_REMOVE)
 
     @classmethod
-    def from_url(
-        cls,
-        url: str = "redis://localhost:6379/0",
-        *,
-        ttl: float = 0,
-        prefix: str = "ak:",
-        password: str | None = None,
-        max_connections: int = 50,
-        socket_timeout: float = 5.0,
-        socket_connect_timeout: float = 2.0,
-        retries: int = 1,
-        health_check_interval: float = 30.0,
-        ssl_ca_certs: str | None = None,
-    ) -> RedisStore:
+    def from_url(cls, url: str = "redis://localhost:6379/0", *, ttl: float = 0, **options: Any) -> RedisStore:
         """A store with a client of its own, closed by :meth:`aclose`.
 
         Connecting happens on first use, so a server that is down shows up as
         :class:`~agentkernel.errors.StoreUnavailable` from the first call, not here.
 
+        Args:
+            url: The server URL (the ``url`` option).
+            ttl: Seconds of inactivity after which a session expires (0: never).
+            **options: Any other field of :class:`RedisOptions` (``prefix``, ``password``,
+                ``max_connections``, ...), checked as settings are.
+
         Raises:
             MissingDependency: redis-py is not installed.
+            pydantic.ValidationError: an option is unknown or invalid.
         """
+        return cls.from_options(RedisOptions(url=SecretStr(url), **options), ttl=ttl)
+
+    @classmethod
+    def from_options(cls, options: RedisOptions, *, ttl: float) -> RedisStore:
+        """A store with a client of its own, built from validated options (every field is used here)."""
         aioredis = _redis()
         from redis.asyncio.retry import Retry  # the asyncio client needs the asyncio Retry
         from redis.backoff import ExponentialWithJitterBackoff
 
+        url = options.url.get_secret_value()
         kwargs: dict[str, Any] = {
-            "max_connections": max_connections,
-            "socket_timeout": socket_timeout,
-            "socket_connect_timeout": socket_connect_timeout,
-            "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries),
-            "health_check_interval": health_check_interval,
+            "max_connections": options.max_connections,
+            "socket_timeout": options.socket_timeout,
+            "socket_connect_timeout": options.socket_connect_timeout,
+            "retry": Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), options.retries),
+            "health_check_interval": options.health_check_interval,
         }
-        if password is not None:
-            kwargs["password"] = password
-        if ssl_ca_certs is not None:
-            kwargs["ssl_ca_certs"] = ssl_ca_certs
-        store = cls(aioredis.Redis.from_url(url, **kwargs), ttl=ttl, prefix=prefix)
+        if options.password is not None:
+            kwargs["password"] = options.password.get_secret_value()
+        if options.ssl_ca_certs is not None:
+            kwargs["ssl_ca_certs"] = options.ssl_ca_certs
+        store = cls(aioredis.Redis.from_url(url, **kwargs), ttl=ttl, prefix=options.prefix)
         store._owns_client = True
         store._where = redact_url(url)
         return store
-
-    @classmethod
-    def from_options(cls, options: RedisOptions, *, ttl: float) -> RedisStore:
-        """Build from validated settings."""
-        return cls.from_url(
-            options.url.get_secret_value(),
-            ttl=ttl,
-            prefix=options.prefix,
-            password=options.password.get_secret_value() if options.password else None,
-            max_connections=options.max_connections,
-            socket_timeout=options.socket_timeout,
-            socket_connect_timeout=options.socket_connect_timeout,
-            retries=options.retries,
-            health_check_interval=options.health_check_interval,
-            ssl_ca_certs=options.ssl_ca_certs,
-        )
 
     @property
     def client(self) -> Redis:
@@ -197,7 +179,7 @@ class RedisStore:
         return SessionKeys.of(self._prefix, session_id)
 
     # ------------------------------------------------------------ sessions
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
+    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
         """See :meth:`SessionStore.load`. One script reads header, state and turns together."""
         keys = self.keys(session_id)
         wanted = -1 if last_turns is None else max(0, last_turns)
@@ -219,7 +201,7 @@ class RedisStore:
                 values[_text(name)] = {_text(k): _text(v) for k, v in zip(pairs[::2], pairs[1::2], strict=True)}
         except UnicodeDecodeError as exc:
             raise CorruptSession(session_id, f"a namespace holds bytes that are not UTF-8: {exc}") from None
-        return Session.restore(meta, values, turns)
+        return StoredSession(meta, values, turns)
 
     async def commit(self, change: SessionChange) -> None:
         """See :meth:`SessionStore.commit`. One Lua script, checked before it writes anything.
@@ -254,8 +236,8 @@ class RedisStore:
             keys.base,
             change.expected_version,
             meta.version,
-            uuid.uuid4().hex,
-            meta.to_record(),
+            change.commit_id,
+            change.header,
             _ms(self._ttl) if self._ttl else 0,
             1 if change.clear_transcript else 0,
             meta.turn_count,
