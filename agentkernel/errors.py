@@ -147,11 +147,11 @@ class StoreUnavailable(AgentKernelError):
 class AgentNotFound(AgentKernelError, KeyError):
     """No agent is registered under this name."""
 
-    def __init__(self, name: str, known: list[str]) -> None:
+    def __init__(self, name: str, known: list[str], message: str | None = None) -> None:
         self.name = name
         self.known = known
         listing = ", ".join(sorted(known)) or "none registered"
-        super().__init__(f"no agent named {name!r}; known agents: {listing}")
+        super().__init__(message or f"no agent named {name!r}; known agents: {listing}")
 
     def __str__(self) -> str:
         return str(self.args[0])

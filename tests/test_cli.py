@@ -426,7 +426,7 @@ def test_chat_prints_each_piece_of_the_answer_as_it_arrives(monkeypatch: pytest.
 
     from agentkernel.adapter import AdapterResult, RunContext, RunEvent
     from agentkernel.cli._chat import Chat
-    from agentkernel.cli._loop import LoopThread
+    from agentkernel._loop import LoopThread
     from agentkernel.registry import AdapterSet, AgentRegistry
     from agentkernel.settings import load_settings
 
