@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkernel._optional import require
 from agentkernel.adapter import AdapterResult, RunContext, RunEvent
+from agentkernel.errors import AgentKernelError
 from agentkernel.transcript import Message
 from agentkernel_openai_agents.history import feed_unseen_turns
 from agentkernel_openai_agents.memory import DEFAULT_CHUNK_SIZE, NamespaceSession, agent_prefix
@@ -45,7 +46,7 @@ __all__ = ["OpenAIAgentsAdapter", "ToolApprovalPending", "build_run_config"]
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "tool": "user"}
 
 
-class ToolApprovalPending(RuntimeError):
+class ToolApprovalPending(AgentKernelError, RuntimeError):
     """The SDK run stopped to ask for a tool approval, which runs under the kernel cannot resume."""
 
 
