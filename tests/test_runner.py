@@ -397,3 +397,23 @@ async def test_no_agent_given_and_none_registered_is_a_clear_error() -> None:
     with pytest.raises(AgentNotFound, match="no agent given and none registered"):
         await make_runner(store).run(None, "s-1", "hi")
     assert store.loads == []  # refused before it read anything
+
+
+async def test_one_drain_helper_gives_run_from_stream() -> None:
+    import inspect
+
+    from agentkernel_crewai.adapter import CrewAIAdapter
+
+    from agentkernel.adapter import AdapterResult, RunEvent, result_of
+    from agentkernel.testing import ScriptedAdapter
+
+    async def events(*items: RunEvent) -> Any:
+        for item in items:
+            yield item
+
+    done = AdapterResult(output="done")
+    assert await result_of(events(RunEvent(type="delta", text="d"), RunEvent(type="result", result=done))) is done
+    with pytest.raises(RuntimeError, match="without a result event"):
+        await result_of(events(RunEvent(type="delta", text="d")))
+    for adapter in (ScriptedAdapter, CrewAIAdapter):  # run is the drained stream, not a copy of the loop
+        assert "return await result_of(self.stream(agent, context))" in inspect.getsource(adapter.run)
