@@ -8,7 +8,6 @@ point must leave its session's lease free and nothing committed when the caller 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -36,6 +35,11 @@ def loop() -> Iterator[LoopThread]:
     thread.stop()
 
 
+def ctrl_c() -> None:
+    """SIGINT to the main thread, where a terminal's Ctrl-C is handled (the loop thread blocks it)."""
+    signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+
 def interrupt_after_scheduling(monkeypatch: pytest.MonkeyPatch, loop: LoopThread, after: float = 0.0) -> None:
     """SIGINT to this process ``after`` seconds after the next call is handed to the loop (0: at once)."""
     inner = loop._loop
@@ -47,7 +51,7 @@ def interrupt_after_scheduling(monkeypatch: pytest.MonkeyPatch, loop: LoopThread
         if armed[0]:
             armed[0] = False
             if after:
-                threading.Timer(after, os.kill, (os.getpid(), signal.SIGINT)).start()
+                threading.Timer(after, ctrl_c).start()
             else:  # right here, in the caller's thread, before it can wait for the call
                 signal.raise_signal(signal.SIGINT)
         return handle
@@ -118,7 +122,7 @@ def test_ctrl_c_while_the_agent_runs_waits_for_it_to_finish(loop: LoopThread) ->
 
     def interrupt_once_started() -> None:
         if started.wait(10):
-            os.kill(os.getpid(), signal.SIGINT)
+            ctrl_c()
 
     threading.Thread(target=interrupt_once_started).start()
     with pytest.raises(KeyboardInterrupt):
