@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from agentkernel import history as _history
 from agentkernel.session import Namespace, Session
@@ -30,6 +30,8 @@ __all__ = [
     "RunContext",
     "RunEvent",
     "StreamingAdapter",
+    "final_event",
+    "result_of",
 ]
 
 HistoryScope = Literal["session", "own"]
@@ -122,6 +124,8 @@ class RunEvent:
         step: The step of a ``step``.
         result: The result of a ``result``.
         turn: The turn of a ``turn``.
+        agent: The name of the agent that is running; the runner fills it in on every event
+            it yields (adapters leave it empty).
     """
 
     type: Literal["delta", "step", "result", "turn"]
@@ -129,6 +133,7 @@ class RunEvent:
     step: Step | None = None
     result: AdapterResult | None = None
     turn: Turn | None = None
+    agent: str = ""
 
 
 @runtime_checkable
@@ -161,3 +166,32 @@ class StreamingAdapter(Adapter, Protocol):
     def stream(self, agent: object, context: RunContext) -> AsyncIterator[RunEvent]:
         """Run ``agent`` once, yielding events and ending with one ``result`` event."""
         ...
+
+
+async def final_event(events: AsyncIterator[RunEvent], kind: Literal["result", "turn"]) -> RunEvent:
+    """Drain ``events`` and return the last event of type ``kind``.
+
+    Raises:
+        RuntimeError: the stream ended without one, or it carries no value (a broken stream).
+    """
+    final: RunEvent | None = None
+    async for event in events:
+        if event.type == kind:
+            final = event
+    if final is None or getattr(final, kind) is None:
+        raise RuntimeError(f"the stream ended without a {kind} event")
+    return final
+
+
+async def result_of(events: AsyncIterator[RunEvent]) -> AdapterResult:
+    """The result of an adapter's stream, drained: ``run`` for an adapter that implements ``stream``.
+
+    Example:
+        >>> class MyAdapter:
+        ...     async def run(self, agent: object, context: RunContext) -> AdapterResult:
+        ...         return await result_of(self.stream(agent, context))
+
+    Raises:
+        RuntimeError: the stream ended without a ``result`` event.
+    """
+    return cast(AdapterResult, (await final_event(events, "result")).result)

@@ -4,7 +4,9 @@ Catch ``AgentKernelError`` to handle all of them. The family::
 
     AgentKernelError
     ├── ConfigError            a setting is wrong or an extra is missing
-    │   └── MissingDependency  an optional package is not installed (also an ImportError)
+    │   ├── MissingDependency  an optional package is not installed (also an ImportError)
+    │   ├── AgentsLoadError    a module or file of agents cannot be imported or holds none
+    │   └── TableMissing       the DynamoDB table does not exist (also a StoreUnavailable)
     ├── InvalidSessionId       a session id has the wrong length or characters (also a ValueError)
     ├── InvalidValue           a value is not JSON data or bytes (also a TypeError)
     ├── ReadOnlyNamespace      a write to the kernel's own namespace
@@ -13,11 +15,19 @@ Catch ``AgentKernelError`` to handle all of them. The family::
     ├── SessionBusy            another run holds the session's lease
     ├── LeaseLost              a run lost its lease before it committed; nothing was written
     ├── SessionTooLarge        a commit would take the session over its size cap
+    │   └── CommitTooLarge     one DynamoDB commit would need more than 100 items
     ├── CorruptSession         a stored record cannot be decoded
     ├── StoreUnavailable       the backend is down, slow or refused the call; nothing was written
-    ├── AgentNotFound          no agent registered under that name
+    │   └── TableMissing       (see above; also a ConfigError)
+    ├── AgentNotFound          no agent registered under that name, or none at all (also a KeyError)
     ├── AdapterNotFound        no installed adapter recognises the agent object
-    └── AgentRunError          the agent's framework raised; carries the error turn
+    ├── AgentRunError          the agent's framework raised; carries the error turn
+    └── ToolApprovalPending    an OpenAI Agents SDK run stopped for a tool approval (also a RuntimeError)
+
+Most live here; ``AgentsLoadError`` is in :mod:`agentkernel.agents_loader`, ``TableMissing`` and
+``CommitTooLarge`` in :mod:`agentkernel.stores.dynamodb`, ``ToolApprovalPending`` in
+``agentkernel_openai_agents``. A test walks every subclass of ``AgentKernelError`` and fails if
+one is missing from this tree.
 
 Every message says what to do next.
 """
@@ -164,11 +174,11 @@ class StoreUnavailable(AgentKernelError):
 class AgentNotFound(AgentKernelError, KeyError):
     """No agent is registered under this name."""
 
-    def __init__(self, name: str, known: list[str]) -> None:
+    def __init__(self, name: str, known: list[str], message: str | None = None) -> None:
         self.name = name
         self.known = known
         listing = ", ".join(sorted(known)) or "none registered"
-        super().__init__(f"no agent named {name!r}; known agents: {listing}")
+        super().__init__(message or f"no agent named {name!r}; known agents: {listing}")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -16,17 +16,20 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from agentkernel._loop import LoopThread
 from agentkernel._records import absorb_pending, adopt, fork, set_system
-from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter
+from agentkernel.adapter import Adapter, AdapterResult, RunContext, RunEvent, StreamingAdapter, final_event
 from agentkernel.codec import check_text
 from agentkernel.errors import (
+    AgentNotFound,
     AgentRunError,
     CorruptSession,
     LeaseLost,
@@ -36,7 +39,7 @@ from agentkernel.errors import (
 )
 from agentkernel.leases import hold_lease
 from agentkernel.registry import AdapterSet, AgentRegistry, AgentSpec
-from agentkernel.session import DEFAULT_USER, Session, validate_session_id, validate_user_id
+from agentkernel.session import DEFAULT_USER, SYSTEM_NAMESPACE, Session, validate_session_id, validate_user_id
 from agentkernel.sessions import Sessions
 from agentkernel.settings import Settings, load_settings
 from agentkernel.stores import open_store
@@ -99,7 +102,7 @@ class Runner:
         self.sessions = Sessions(self.store, max_bytes=self.settings.session.max_bytes)
         self.agents = agents if agents is not None else AgentRegistry()
         self.adapters = adapters if adapters is not None else AdapterSet()
-        self._loop: _LoopThread | None = None
+        self._loop: LoopThread | None = None
         self._loop_lock = threading.Lock()
 
     # ------------------------------------------------------------------ agents
@@ -124,10 +127,16 @@ class Runner:
             spec = AgentSpec(name=adapter.agent_name(spec.agent), agent=spec.agent)
         return spec, adapter
 
+    def _default_agent(self, session: Session) -> str:
+        """The session's last agent if it is still registered, else the first one registered."""
+        last = session.namespace(SYSTEM_NAMESPACE).get("last_agent")
+        names = self.agents.names()
+        return last if isinstance(last, str) and last in names else names[0]
+
     # --------------------------------------------------------------------- run
     async def run(
         self,
-        agent: object | str,
+        agent: object | str | None,
         session: Session | str | None = None,
         prompt: Prompt = "",
         *,
@@ -136,7 +145,10 @@ class Runner:
         """Run ``agent`` once on ``prompt`` in ``session`` and commit the turn.
 
         Args:
-            agent: A framework agent object, or the name of a registered agent.
+            agent: A framework agent object, the name of a registered agent, or ``None`` to
+                continue with the session's last agent (if it is still registered), else the
+                first one registered. That choice is made under the session's lease, from the
+                same read the run uses; the turn's ``agent`` says which agent ran.
             session: A :class:`Session` (refreshed in place after the commit, and whatever was
                 set on it beforehand is committed with the turn), a session id (made if it does
                 not exist), or ``None`` for a new session.
@@ -147,6 +159,8 @@ class Runner:
             The committed turn.
 
         Raises:
+            AgentNotFound: ``agent`` is a name nobody registered, or ``None`` and no agent is
+                registered.
             AgentRunError: the framework raised; the error turn was committed.
             SessionBusy: another run held the session past the wait bound (or at once, with
                 ``AK_RUNNER__BUSY=reject``).
@@ -155,17 +169,12 @@ class Runner:
             SessionNotFound: the session id belongs to another user.
             StoreUnavailable: the store failed; nothing was written.
         """
-        result: Turn | None = None
-        async for event in self._run(agent, session, prompt, user_id=user_id, streaming=False):
-            if event.type == "turn":
-                result = event.turn
-        if result is None:  # _run ends with a turn or raises; this guards a broken adapter stream
-            raise RuntimeError("the run ended without a committed turn")
-        return result
+        final = await final_event(self._run(agent, session, prompt, user_id=user_id, streaming=False), "turn")
+        return cast(Turn, final.turn)  # final_event returns only an event that carries its turn
 
     def stream(
         self,
-        agent: object | str,
+        agent: object | str | None,
         session: Session | str | None = None,
         prompt: Prompt = "",
         *,
@@ -180,14 +189,16 @@ class Runner:
 
     async def _run(
         self,
-        agent: object | str,
+        agent: object | str | None,
         session: Session | str | None,
         prompt: Prompt,
         *,
         user_id: str | None,
         streaming: bool,
     ) -> AsyncIterator[RunEvent]:
-        spec, adapter = self.resolve(agent)
+        chosen = self.resolve(agent) if agent is not None else None
+        if chosen is None and not len(self.agents):
+            raise AgentNotFound("", [], "no agent given and none registered; register one with runner.register(agent)")
         messages = to_messages(prompt)
         caller = session if isinstance(session, Session) else None
         if caller is not None:
@@ -207,6 +218,7 @@ class Runner:
                 existed = base.version > 0
                 if caller is not None:
                     absorb_pending(base, caller)
+                spec, adapter = chosen if chosen is not None else self.resolve(self._default_agent(base))
                 work = fork(base)
                 context = RunContext(
                     session=work,
@@ -232,7 +244,7 @@ class Runner:
                                 if event.type == "result" and event.result is not None:
                                     outcome = event.result
                                 else:
-                                    yield event
+                                    yield dataclasses.replace(event, agent=spec.name)
                         finally:
                             closer = getattr(stream, "aclose", None)
                             if closer is not None:
@@ -263,13 +275,13 @@ class Runner:
                         f"the error turn {turn.id} was recorded in session {session_id!r}",
                         turn,
                     ) from outcome
-                yield RunEvent(type="turn", turn=turn)
+                yield RunEvent(type="turn", turn=turn, agent=spec.name)
                 return
 
     # ------------------------------------------------------------------- sync
     def run_sync(
         self,
-        agent: object | str,
+        agent: object | str | None,
         session: Session | str | None = None,
         prompt: Prompt = "",
         *,
@@ -292,8 +304,8 @@ class Runner:
             raise RuntimeError("run_sync was called inside a running event loop; use `await runner.run(...)` there")
         with self._loop_lock:
             if self._loop is None:
-                self._loop = _LoopThread()
-        return self._loop.call(coro)
+                self._loop = LoopThread(name="agentkernel-sync")
+        return self._loop.run(coro)
 
     # -------------------------------------------------------------- lifecycle
     async def aclose(self) -> None:
@@ -304,7 +316,7 @@ class Runner:
     def close(self) -> None:
         """Synchronous :meth:`aclose`, also stopping the loop ``run_sync`` uses."""
         if self._loop is not None:
-            self._loop.call(self.aclose())
+            self._loop.run(self.aclose())
             self._loop.stop()
             self._loop = None
         else:
@@ -352,25 +364,3 @@ def _make_turn(
         status=outcome.status,
         metadata=outcome.metadata,
     )
-
-
-class _LoopThread:
-    """One event loop on a daemon thread, so synchronous callers share connections and pools."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="agentkernel-sync", daemon=True)
-        self._thread.start()
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result()
-        except KeyboardInterrupt:
-            future.cancel()
-            raise
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()

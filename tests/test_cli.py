@@ -5,6 +5,7 @@ The pseudo-terminal tests are in test_cli_pty.py; they share the helpers here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 from agentkernel.cli import _app as cli
 from agentkernel.cli import _support as cli_support
 from agentkernel.runner import Runner
+from agentkernel.sessions import Sessions
 from agentkernel.settings import Settings
 from agentkernel.stores.memory import InMemoryStore
 
@@ -424,9 +426,9 @@ def test_chat_prints_each_piece_of_the_answer_as_it_arrives(monkeypatch: pytest.
 
     from rich.console import Console
 
+    from agentkernel._loop import LoopThread
     from agentkernel.adapter import AdapterResult, RunContext, RunEvent
     from agentkernel.cli._chat import Chat
-    from agentkernel.cli._loop import LoopThread
     from agentkernel.registry import AdapterSet, AgentRegistry
     from agentkernel.settings import load_settings
 
@@ -508,3 +510,22 @@ def test_missing_extras_say_what_to_install(missing: str, code: str, message: st
     )
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_run_and_chat_on_a_session_continue_with_its_last_agent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.test_runner import CountingStore
+
+    store = CountingStore()
+    monkeypatch.setattr(
+        cli_support, "make_runner", lambda settings, agents=None: Runner(store, settings=settings, agents=agents)
+    )
+    assert invoke("run", "--session", "s-1", "--agent", "historian", str(EXAMPLE), "one").exit_code == 0
+    store.loads.clear()
+    again = invoke("run", "--session", "s-1", "--json", str(EXAMPLE), "two")
+    assert json.loads(again.stdout)["turn"]["agent"] == "historian"  # not the first agent, assistant
+    assert store.loads == [True]  # the command read nothing itself; the run read once, under its lease
+    store.loads.clear()
+    assert invoke("chat", "--session", "s-1", str(EXAMPLE), input="three\nfour\n").exit_code == 0
+    assert store.loads == [True, True]  # one read per prompt, the runs' own
+    turns = asyncio.run(Sessions(store).get("s-1")).turns
+    assert [turn.agent for turn in turns] == ["historian"] * 4

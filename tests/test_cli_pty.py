@@ -11,9 +11,52 @@ import pytest
 from tests.test_cli import COMMAND, EXAMPLE, ROOT, cli_env
 
 SLOW = """
+import asyncio
+import builtins
+import signal
+import sys
+import threading
+
 from agentkernel.testing import ScriptedAgent
 
-agents = [ScriptedAgent("slow", replies=["too late"], delay=30), ScriptedAgent("quick", replies=["quick answer"])]
+
+async def slow(context):
+    print("[slow agent started]", file=sys.stderr, flush=True)  # the test sends Ctrl-C on this
+    await asyncio.sleep(30)
+    return "too late"
+
+
+# A hook to send Ctrl-C at an exact point: typing "interrupt before start" makes the chat's next
+# hand-over of a coroutine to its loop thread raise SIGINT right after scheduling it, before it
+# can start (the race of a Ctrl-C 10-30 ms after a line is sent).
+_armed = threading.Event()
+_input = builtins.input
+
+
+def _watching_input(prompt=""):
+    line = _input(prompt)
+    if line.strip() == "interrupt before start":
+        _armed.set()
+    return line
+
+
+def _hook(loop_class):
+    original = loop_class.call_soon_threadsafe
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        handle = original(self, callback, *args, context=context)
+        if _armed.is_set() and threading.current_thread() is threading.main_thread():
+            _armed.clear()
+            signal.raise_signal(signal.SIGINT)
+        return handle
+
+    loop_class.call_soon_threadsafe = call_soon_threadsafe
+
+
+builtins.input = _watching_input
+_hook(asyncio.BaseEventLoop)
+
+agents = [ScriptedAgent("slow", replies=[slow]), ScriptedAgent("quick", replies=["quick answer"])]
 """
 
 
@@ -82,6 +125,26 @@ def test_ctrl_c_at_the_prompt_leaves_with_130(chat: pexpect.spawn) -> None:
     assert chat.exitstatus == 130
 
 
+def _interrupted_answer_leaves_nothing(child: pexpect.spawn) -> None:
+    child.expect_exact("interrupted: that answer was not saved")
+    child.expect_exact("you> ")
+    child.sendline("!agent quick")
+    child.expect_exact("you> ")
+    child.sendline("!history")
+    child.expect_exact("no turns yet in this session")
+    child.expect_exact("you> ")
+    child.sendline("now")  # with the interrupted run still going, this would wait for its lease
+    child.expect_exact("quick> quick answer", timeout=10)
+    child.expect_exact("you> ")
+    child.sendline("!history")
+    child.expect_exact("#0 you -> quick: now")
+    child.expect_exact("you> ")
+    child.sendeof()
+    transcript = finished(child)
+    assert "too late" not in transcript
+    assert child.exitstatus == 0
+
+
 def test_ctrl_c_during_an_answer_drops_it_and_keeps_chatting(tmp_path: Path) -> None:
     module = tmp_path / "slow_agents.py"
     module.write_text(SLOW)
@@ -89,21 +152,21 @@ def test_ctrl_c_during_an_answer_drops_it_and_keeps_chatting(tmp_path: Path) -> 
     try:
         child.expect_exact("you> ")
         child.sendline("take your time")
-        child.expect_exact("take your time")  # the terminal echoed the line: the run has started
+        child.expect_exact("[slow agent started]")  # the agent itself says the run has started
         child.sendintr()
-        child.expect_exact("interrupted: that answer was not saved")
+        _interrupted_answer_leaves_nothing(child)
+    finally:
+        child.close(force=True)
+
+
+def test_ctrl_c_as_a_line_is_handed_to_the_loop_drops_it_and_keeps_chatting(tmp_path: Path) -> None:
+    module = tmp_path / "slow_agents.py"
+    module.write_text(SLOW)
+    child = spawn("chat", str(module))
+    try:
         child.expect_exact("you> ")
-        child.sendline("!agent quick")
-        child.expect_exact("you> ")
-        child.sendline("!history")
-        child.expect_exact("no turns yet in this session")
-        child.expect_exact("you> ")
-        child.sendline("now")
-        child.expect_exact("quick> quick answer")
-        child.expect_exact("you> ")
-        child.sendeof()
-        finished(child)
-        assert child.exitstatus == 0
+        child.sendline("interrupt before start")  # SIGINT lands right after the run is scheduled
+        _interrupted_answer_leaves_nothing(child)
     finally:
         child.close(force=True)
 

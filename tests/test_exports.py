@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import ModuleType
+
 import agentkernel
 import agentkernel.testing
 
@@ -113,3 +115,50 @@ def test_subpackages_expose_only_their_public_surface() -> None:
         assert private and all(name.startswith("_") for name in private), (package, private)
         for name in module.__all__:
             assert hasattr(module, name), (package, name)
+
+
+def _import_everything() -> list[ModuleType]:
+    """Every agentkernel module and the three adapter packages, imported."""
+    import importlib
+    import pkgutil
+
+    names = ["agentkernel", "agentkernel_langgraph", "agentkernel_openai_agents", "agentkernel_crewai"]
+    modules: list[ModuleType] = []
+    for name in names:
+        package = importlib.import_module(name)
+        modules.append(package)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}."):
+            if not info.name.endswith("__main__"):  # running it would start the command
+                modules.append(importlib.import_module(info.name))
+    return modules
+
+
+TEST_KIT_ERRORS = {"NetworkBlocked", "RedisServerError"}
+"""Errors of the testing kit's fixtures, not of the kernel: a blocked connection is a failed
+assertion (``AssertionError``) by design, and a redis-server that will not start is a fixture error."""
+
+
+def test_every_error_is_in_the_family_and_in_the_tree() -> None:
+    import inspect
+
+    from agentkernel import errors
+
+    modules = _import_everything()
+
+    def descendants(cls: type) -> set[type]:
+        found = set(cls.__subclasses__())
+        for sub in list(found):
+            found |= descendants(sub)
+        return found
+
+    family = {cls for cls in descendants(errors.AgentKernelError) if not cls.__module__.startswith("tests")}
+    assert len(family) >= 18
+    tree = errors.__doc__ or ""
+    for cls in family:
+        assert f"── {cls.__name__} " in tree, f"{cls.__qualname__} ({cls.__module__}) is missing from the tree"
+    public = [m for m in modules if not any(part.startswith("_") for part in m.__name__.split("."))]
+    for module in public:
+        for name in getattr(module, "__all__", []):
+            value = getattr(module, name)
+            if inspect.isclass(value) and issubclass(value, BaseException) and name not in TEST_KIT_ERRORS:
+                assert issubclass(value, errors.AgentKernelError), f"{module.__name__}.{name} is outside the family"

@@ -456,3 +456,19 @@ def test_an_agent_no_adapter_runs_is_a_500_and_listed_without_framework(client: 
     assert "no installed adapter recognises" in message
     listed = {a["name"]: a["framework"] for a in client.get("/agents").json()["agents"]}
     assert listed["orphan"] is None
+
+
+@pytest.mark.parametrize("path", ["/run", "/run/stream"])
+def test_the_front_end_reads_no_session_itself_to_choose_the_agent(path: str) -> None:
+    from tests.test_runner import CountingStore
+
+    store = CountingStore()
+    runner = Runner(store, settings=load_settings(), agents=make_agents())
+    with TestClient(create_app(runner)) as client:
+        assert client.post(path, json={"agent": "historian", "message": "one", "session_id": "s-1"}).status_code == 200
+        store.loads.clear()
+        response = client.post(path, json={"message": "two", "session_id": "s-1"})
+        assert response.status_code == 200
+    turn = response.json() if path == "/run" else sse_events(response.text)[-1][1]
+    assert turn["agent"] == "historian"
+    assert store.loads == [True]  # one read per request: the run's own, under its lease

@@ -28,6 +28,7 @@ from agentkernel.adapter import RunContext
 from agentkernel.session import SYSTEM_NAMESPACE
 from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
+from agentkernel.stores import StoredSession
 from agentkernel.testing import ScriptedAgent
 
 
@@ -349,3 +350,73 @@ async def test_a_corrupt_record_met_during_a_run_is_corrupt_session_not_an_error
         await runner.run(ScriptedAgent(replies=[lambda ctx: str([t.prompt for t in ctx.history])]), "damaged", "two")
     stored = await Sessions(store).find("damaged")
     assert stored is not None and stored.version == 1 and stored.turn_count == 1
+
+
+class CountingStore(InMemoryStore):
+    """An in-memory store that counts session loads and says whether a run lease was held."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[bool] = []  # one entry per load: was any lease held at the time?
+
+    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+        self.loads.append(not await self.acquire_lease(session_id, "probe", 1.0))
+        if not self.loads[-1]:
+            await self.release_lease(session_id, "probe")
+        return await super().load(session_id, last_turns=last_turns)
+
+
+def two_agents(store: InMemoryStore) -> Runner:
+    runner = make_runner(store)
+    runner.register(ScriptedAgent("first"))
+    runner.register(ScriptedAgent("second"))
+    return runner
+
+
+async def test_without_an_agent_the_session_continues_with_its_last_agent() -> None:
+    store = CountingStore()
+    runner = two_agents(store)
+    assert (await runner.run(None, "s-1", "hi")).agent == "first"  # a new session: the first registered
+    await runner.run("second", "s-1", "switch")
+    store.loads.clear()
+    turn = await runner.run(None, "s-1", "and now?")
+    assert turn.agent == "second"
+    assert store.loads == [True]  # chosen from the one read the run makes, under its lease
+    events = [event async for event in runner.stream(None, "s-1", "streamed")]
+    assert {event.agent for event in events} == {"second"}  # every event names the agent that ran
+
+
+async def test_a_last_agent_no_longer_registered_falls_back_to_the_first() -> None:
+    store = InMemoryStore()
+    runner = two_agents(store)
+    await runner.run("second", "s-1", "hi")
+    fewer = make_runner(store)
+    fewer.register(ScriptedAgent("first"))
+    assert (await fewer.run(None, "s-1", "again")).agent == "first"
+
+
+async def test_no_agent_given_and_none_registered_is_a_clear_error() -> None:
+    store = CountingStore()
+    with pytest.raises(AgentNotFound, match="no agent given and none registered"):
+        await make_runner(store).run(None, "s-1", "hi")
+    assert store.loads == []  # refused before it read anything
+
+
+async def test_one_drain_helper_gives_run_from_stream() -> None:
+    import inspect
+
+    from agentkernel_crewai.adapter import CrewAIAdapter
+
+    from agentkernel.adapter import AdapterResult, RunEvent, result_of
+    from agentkernel.testing import ScriptedAdapter
+
+    async def events(*items: RunEvent) -> Any:
+        for item in items:
+            yield item
+
+    done = AdapterResult(output="done")
+    assert await result_of(events(RunEvent(type="delta", text="d"), RunEvent(type="result", result=done))) is done
+    with pytest.raises(RuntimeError, match="without a result event"):
+        await result_of(events(RunEvent(type="delta", text="d")))
+    for adapter in (ScriptedAdapter, CrewAIAdapter):  # run is the drained stream, not a copy of the loop
+        assert "return await result_of(self.stream(agent, context))" in inspect.getsource(adapter.run)

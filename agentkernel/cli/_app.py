@@ -127,8 +127,7 @@ def _agents(ctx: typer.Context, module: str | None, settings: Settings) -> Agent
     if settings.api.agents:
         return load_agents(settings.api.agents)
     raise ConfigError(
-        "no agents given: name a file or module that defines `agents`, "
-        "e.g. `agentkernel chat examples/assistant.py`"
+        "no agents given: name a file or module that defines `agents`, e.g. `agentkernel chat examples/assistant.py`"
     )
 
 
@@ -172,7 +171,9 @@ def chat(
 def run(
     ctx: typer.Context,
     args: Annotated[list[str], typer.Argument(help="[MODULE] PROMPT: the agents' file or module, then the prompt.")],
-    agent: Annotated[str | None, typer.Option("--agent", "-a", help="The agent (default: the first one).")] = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", "-a", help="The agent (default: the session's last agent, else the first).")
+    ] = None,
     session: SessionOpt = None,
     user: UserOpt = DEFAULT_USER,
     as_json: Annotated[bool, typer.Option("--json", help="Print the session id and the whole turn as JSON.")] = False,
@@ -185,8 +186,7 @@ def run(
         fail("the prompt is empty; pass the text to send to the agent", status=2)
     settings = read_settings()
     registry = _agents(ctx, module, settings)
-    name = agent or registry.names()[0]
-    registry.get(name)
+    name = registry.get(agent).name if agent else None  # None: the session's last agent, else the first
     with Held(settings, registry) as held:
         session_id = session or _new_id()
         turn = held.loop.run(held.runner.run(name, session_id, prompt, user_id=user))
@@ -269,4 +269,3 @@ def plugins(
 
 def _plugin_dict(info: Any) -> dict[str, str]:
     return {"name": info.name, "distribution": info.distribution, "version": info.version, "target": info.target}
-

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from agentkernel.cli._support import when
 from agentkernel.errors import AgentKernelError, AgentRunError
-from agentkernel.session import SYSTEM_NAMESPACE, validate_session_id
+from agentkernel.session import validate_session_id
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agentkernel.cli._loop import LoopThread
+    from agentkernel._loop import LoopThread
     from agentkernel.runner import Runner
     from agentkernel.session import Session
     from agentkernel.transcript import Turn
@@ -69,7 +69,7 @@ class Chat:
         self.user_id = user_id
         self.session_id = validate_session_id(session_id) if session_id else uuid.uuid4().hex
         self.resumed = False
-        self.agent = runner.agents.get(agent).name if agent else ""
+        self.agent: str | None = runner.agents.get(agent).name if agent else None
         self.interactive = interactive
         self.out = out
         self.err = err
@@ -83,11 +83,9 @@ class Chat:
         Returns:
             The exit status: 0, 1 when a turn failed with piped input, 130 after Ctrl-C.
         """
-        existing = self._load(last_turns=0)
-        self.resumed = existing is not None
-        if not self.agent:
-            self.agent = self._last_agent(existing) or self.runner.agents.names()[0]
         if self.interactive:
+            # Only the banner needs this read; which agent answers is the runner's choice.
+            self.resumed = self._load(last_turns=0) is not None
             _enable_line_editing()
             self._banner()
         while True:
@@ -148,10 +146,12 @@ class Chat:
     async def _stream(self, prompt: str) -> Turn:
         started = False
         final: Turn | None = None
+        # With no agent chosen yet the runner picks one (the session's last agent, else the first)
+        # and names it on every event.
         async for event in self.runner.stream(self.agent, self.session_id, prompt, user_id=self.user_id):
             if event.type == "delta":
                 if not started and self.interactive:
-                    self._write(f"{self.agent}> ")
+                    self._write(f"{event.agent}> ")
                 started = self._open_line = True
                 self._write(event.text)
             elif event.type == "turn" and event.turn is not None:
@@ -160,10 +160,11 @@ class Chat:
             raise RuntimeError("the run ended without a turn")
         if not started:  # an adapter that does not stream: print the answer whole
             if self.interactive:
-                self._write(f"{self.agent}> ")
+                self._write(f"{final.agent}> ")
             self._write(final.output or "")
         self._write("\n")
         self._open_line = False
+        self.agent = final.agent
         return final
 
     # -------------------------------------------------------------- commands
@@ -193,7 +194,8 @@ class Chat:
 
     def _select(self, name: str) -> bool:
         if not name:
-            self.out.print(f"talking to {self.agent}; choose with !agent NAME (see !agents)")
+            current = self.agent or "the session's last agent (or the first one)"
+            self.out.print(f"talking to {current}; choose with !agent NAME (see !agents)")
             return True
         self.agent = self.runner.agents.get(name).name
         self.out.print(f"now talking to {self.agent}")
@@ -255,12 +257,6 @@ class Chat:
     # --------------------------------------------------------------- helpers
     def _load(self, *, last_turns: int | None) -> Session | None:
         return self.loop.run(self.runner.sessions.find(self.session_id, user_id=self.user_id, last_turns=last_turns))
-
-    def _last_agent(self, session: Session | None) -> str | None:
-        if session is None:
-            return None
-        name = session.namespace(SYSTEM_NAMESPACE).get("last_agent")
-        return name if isinstance(name, str) and name in self.runner.agents.names() else None
 
     def _write(self, text: str) -> None:
         stream = self.out.file

@@ -16,7 +16,7 @@ from agentkernel.errors import AgentKernelError, ConfigError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from agentkernel.cli._loop import LoopThread
+    from agentkernel._loop import LoopThread
     from agentkernel.registry import AgentRegistry
     from agentkernel.runner import Runner
     from agentkernel.settings import Settings
@@ -82,10 +82,10 @@ class Held:
     """A runner and the loop its coroutines run on, closed together."""
 
     def __init__(self, settings: Settings, agents: AgentRegistry | None = None) -> None:
-        from agentkernel.cli._loop import LoopThread
+        from agentkernel._loop import LoopThread
 
         self.runner = make_runner(settings, agents)
-        self.loop: LoopThread = LoopThread()
+        self.loop: LoopThread = LoopThread(name="agentkernel-cli")
 
     def __enter__(self) -> Held:
         return self

@@ -30,7 +30,7 @@ from fastapi import Depends, FastAPI, Query, Request, Response  # noqa: E402
 from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
 
 from agentkernel.adapter import RunEvent  # noqa: E402
-from agentkernel.errors import AdapterNotFound, AgentKernelError, AgentNotFound, AgentRunError  # noqa: E402
+from agentkernel.errors import AdapterNotFound, AgentKernelError, AgentRunError  # noqa: E402
 from agentkernel.http._errors import ApiError, BodyLimit, error_body, install_error_handlers  # noqa: E402
 from agentkernel.http._models import (  # noqa: E402
     AgentInfo,
@@ -44,7 +44,7 @@ from agentkernel.http._models import (  # noqa: E402
     SessionSummary,
 )
 from agentkernel.runner import Runner  # noqa: E402
-from agentkernel.session import DEFAULT_USER, SYSTEM_NAMESPACE, validate_session_id  # noqa: E402
+from agentkernel.session import DEFAULT_USER, validate_session_id  # noqa: E402
 from agentkernel.sessions import MAX_LAST_TURNS  # noqa: E402
 from agentkernel.settings import Settings, load_settings  # noqa: E402
 
@@ -161,21 +161,6 @@ RunnerDep = Annotated[Runner, Depends(_runner)]
 CallerDep = Annotated[str, Depends(_caller)]
 
 
-async def _choose_agent(runner: Runner, requested: str | None, session_id: str | None, user: str) -> str:
-    if requested:
-        return runner.agents.get(requested).name
-    names = runner.agents.names()
-    if session_id is not None:
-        session = await runner.sessions.find(session_id, user_id=user, last_turns=0)
-        if session is not None:
-            last = session.namespace(SYSTEM_NAMESPACE).get("last_agent")
-            if isinstance(last, str) and last in names:
-                return last
-    if not names:
-        raise AgentNotFound("(default)", [])
-    return names[0]
-
-
 def _answer(session_id: str, turn: Turn) -> RunResponse:
     return RunResponse(
         session_id=session_id,
@@ -200,7 +185,7 @@ def _routes(app: FastAPI) -> None:
     async def run(body: RunRequest, runner: RunnerDep, user: CallerDep) -> Response:
         """Run one turn: the agent answers ``message`` in the session, and the turn is committed."""
         session_id = validate_session_id(body.session_id) if body.session_id else uuid.uuid4().hex
-        agent = await _choose_agent(runner, body.agent, body.session_id, user)
+        agent = body.agent or None  # None: the runner continues with the session's last agent
         if body.stream:
             return await _stream(runner, agent, session_id, body.message, user)
         try:
@@ -225,8 +210,7 @@ def _routes(app: FastAPI) -> None:
         status codes.
         """
         session_id = validate_session_id(body.session_id) if body.session_id else uuid.uuid4().hex
-        agent = await _choose_agent(runner, body.agent, body.session_id, user)
-        return await _stream(runner, agent, session_id, body.message, user)
+        return await _stream(runner, body.agent or None, session_id, body.message, user)
 
     @app.get("/agents", response_model=AgentList, tags=["agents"])
     async def agents(runner: RunnerDep, _: CallerDep) -> AgentList:
@@ -283,7 +267,7 @@ def _routes(app: FastAPI) -> None:
 
 
 # ---------------------------------------------------------------- streaming
-async def _stream(runner: Runner, agent: str, session_id: str, message: str, user: str) -> Response:
+async def _stream(runner: Runner, agent: str | None, session_id: str, message: str, user: str) -> Response:
     events = runner.stream(agent, session_id, message, user_id=user)
     try:
         first = await anext(events)  # errors before the first event keep their real status code

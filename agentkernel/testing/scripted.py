@@ -15,7 +15,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from agentkernel.adapter import AdapterResult, RunContext, RunEvent
+from agentkernel.adapter import AdapterResult, RunContext, RunEvent, result_of
 from agentkernel.transcript import Step, Usage
 
 __all__ = ["Reply", "ScriptedAdapter", "ScriptedAgent", "echo"]
@@ -82,13 +82,7 @@ class ScriptedAdapter:
 
     async def run(self, agent: object, context: RunContext) -> AdapterResult:
         """Answer with the next scripted reply and count the run in the namespace."""
-        result: AdapterResult | None = None
-        async for event in self.stream(agent, context):
-            if event.type == "result":
-                result = event.result
-        if result is None:  # stream always ends with a result
-            raise RuntimeError("scripted stream ended without a result")
-        return result
+        return await result_of(self.stream(agent, context))
 
     async def stream(self, agent: object, context: RunContext) -> AsyncIterator[RunEvent]:
         """Like :meth:`run`, streaming the answer word by word."""

@@ -29,7 +29,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, cast
 
-from agentkernel.adapter import AdapterResult, RunContext, RunEvent
+from agentkernel.adapter import AdapterResult, RunContext, RunEvent, result_of
 from agentkernel.transcript import Step, Usage
 from agentkernel_crewai.crews import build_crew, crew_inputs, is_crewai_object
 from agentkernel_crewai.environment import quiet_crewai
@@ -70,13 +70,7 @@ class CrewAIAdapter:
 
     async def run(self, agent: object, context: RunContext) -> AdapterResult:
         """Kick off a private copy of ``agent`` once; CrewAI's exceptions come out unchanged."""
-        result: AdapterResult | None = None
-        async for event in self.stream(agent, context):
-            if event.type == "result":
-                result = event.result
-        if result is None:  # stream always ends with a result or raises
-            raise RuntimeError("the CrewAI stream ended without a result")
-        return result
+        return await result_of(self.stream(agent, context))
 
     async def stream(self, agent: object, context: RunContext) -> AsyncIterator[RunEvent]:
         """Like :meth:`run`, yielding a ``step`` event per finished task, then the ``result``."""

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from agentkernel._optional import require
-from agentkernel.adapter import AdapterResult, RunContext, RunEvent
+from agentkernel.adapter import AdapterResult, RunContext, RunEvent, result_of
 from agentkernel_langgraph.options import DEFAULT_KEEP, GraphOptions
 
 if TYPE_CHECKING:
@@ -71,13 +71,7 @@ class LangGraphAdapter:
 
     async def run(self, agent: object, context: RunContext) -> AdapterResult:
         """Run the graph once; see :meth:`stream`."""
-        result: AdapterResult | None = None
-        async for event in self.stream(agent, context):
-            if event.type == "result":
-                result = event.result
-        if result is None:  # stream_graph always ends with a result event
-            raise RuntimeError("the LangGraph run ended without a result")
-        return result
+        return await result_of(self.stream(agent, context))
 
     async def stream(self, agent: object, context: RunContext) -> AsyncIterator[RunEvent]:
         """Run the graph once, yielding text deltas, steps, and finally one ``result`` event.

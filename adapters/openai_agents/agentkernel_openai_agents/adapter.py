@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkernel._optional import require
 from agentkernel.adapter import AdapterResult, RunContext, RunEvent
+from agentkernel.errors import AgentKernelError
 from agentkernel_openai_agents.history import feed_unseen_turns, input_items
 from agentkernel_openai_agents.memory import DEFAULT_CHUNK_SIZE, NamespaceSession, agent_prefix
 from agentkernel_openai_agents.steps import StepRecorder, to_json
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OpenAIAgentsAdapter", "ToolApprovalPending", "build_run_config"]
 
-class ToolApprovalPending(RuntimeError):
+class ToolApprovalPending(AgentKernelError, RuntimeError):
     """The SDK run stopped to ask for a tool approval, which runs under the kernel cannot resume."""
 
 
