@@ -139,7 +139,8 @@ def describe_validation_error(exc: ValidationError, *, prefix: tuple[object, ...
 
 # The variables read as JSON (every other one is a plain string), and what each expects instead.
 _JSON_VARIABLES: dict[str, str] = {
-    "AK_SESSION": "a JSON object of session settings; set one setting as AK_SESSION__<NAME>, e.g. AK_SESSION__TYPE=redis",
+    "AK_SESSION": "a JSON object of session settings; set one setting as AK_SESSION__<NAME>, "
+    "e.g. AK_SESSION__TYPE=redis",
     "AK_RUNNER": "a JSON object of runner settings; set one setting as AK_RUNNER__<NAME>, e.g. AK_RUNNER__BUSY=reject",
     "AK_API": "a JSON object of API settings; set one setting as AK_API__<NAME>, e.g. AK_API__PORT=8080",
     "AK_API__KEYS": 'a JSON object of user id -> API key, e.g. AK_API__KEYS=\'{"alice": "key-1"}\'',

@@ -21,7 +21,7 @@ def _multi_agent_snippet() -> str:
 
 def test_the_documented_multi_agent_snippet_runs(capsys: pytest.CaptureFixture[str]) -> None:
     code = _multi_agent_snippet()
-    exec(compile(code, str(CONCEPTS), "exec"), {"__name__": "__docs__"})  # noqa: S102 - our own docs
+    exec(compile(code, str(CONCEPTS), "exec"), {"__name__": "__docs__"})  # our own docs, nothing else
     assert capsys.readouterr().out.splitlines() == [
         "researcher -> Paris: 18 °C and sunny.",
         "writer -> Summary of 1 earlier turn(s).",
