@@ -167,5 +167,20 @@ def test_a_refused_redis_connection_says_to_start_the_server_or_fix_the_url() ->
     env = cli_env(AK_SESSION__TYPE="redis", AK_SESSION__REDIS__URL=url)
     line = one_error_line(run_cli("run", str(EXAMPLE), "hi", env=env), status=1)
     assert f"could not connect to Redis at {url}" in line
-    assert "start redis-server, or correct the host and port in AK_SESSION__REDIS__URL" in line
+    assert "check that the server is running (start redis-server)" in line
+    assert "the host and port in AK_SESSION__REDIS__URL are right" in line
     assert "may or may not have reached the server" not in line
+
+
+async def test_a_write_to_a_refused_redis_says_nothing_was_sent() -> None:
+    pytest.importorskip("agentkernel.stores.redis")
+    from agentkernel.errors import StoreUnavailable
+    from agentkernel.session import Session
+    from agentkernel.stores.redis import RedisStore
+
+    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    async with RedisStore.from_url(url, retries=0, socket_connect_timeout=0.5) as store:
+        with pytest.raises(StoreUnavailable) as caught:
+            await store.commit(Session("s1").change())
+    assert "nothing was sent, so retrying is safe" in str(caught.value)
+    assert "may or may not have reached the server" not in str(caught.value)

@@ -87,8 +87,8 @@ def translate_errors(
             raise _unreachable(where, action, exc, maybe) from exc
         raise StoreUnavailable(
             f"could not connect to Redis at {where} to {action} ({exc}): no server accepts connections "
-            "there; start redis-server, or correct the host and port in AK_SESSION__REDIS__URL "
-            "(nothing was sent, so retrying is safe)"
+            "there; check that the server is running (start redis-server) and that the host and port in "
+            "AK_SESSION__REDIS__URL are right (nothing was sent, so retrying is safe)"
         ) from exc
     except rx.RedisError as exc:
         raise _unreachable(where, action, exc, maybe) from exc
