@@ -78,12 +78,19 @@ def read_settings() -> Settings:
 def _warnings_to_stderr() -> None:
     """Show the library's warnings (e.g. options of a store that is not selected) as one line each."""
     root = logging.getLogger("agentkernel")
-    if not any(getattr(handler, "_agentkernel_cli", False) for handler in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setLevel(logging.WARNING)
-        handler.setFormatter(logging.Formatter("warning: %(message)s"))
-        handler._agentkernel_cli = True  # type: ignore[attr-defined]
-        root.addHandler(handler)
+    if not any(isinstance(handler, _StderrLines) for handler in root.handlers):
+        root.addHandler(_StderrLines(logging.WARNING))
+
+
+class _StderrLines(logging.Handler):
+    """``warning: message`` on whatever ``sys.stderr`` is when a record arrives (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"{record.levelname.lower()}: {record.getMessage()}\n")
+            sys.stderr.flush()
+        except Exception:  # a logging failure must not break the command
+            self.handleError(record)
 
 
 def make_runner(settings: Settings, agents: AgentRegistry | None = None) -> Runner:
