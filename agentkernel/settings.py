@@ -132,7 +132,8 @@ def describe_validation_error(exc: ValidationError, *, prefix: tuple[object, ...
     for error in exc.errors():
         loc = prefix + tuple(part for part in error["loc"] if not isinstance(part, int) or part)
         got = error.get("input")
-        shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        secret = env_name(*loc).startswith(tuple(_SECRET_VARIABLES))
+        shown = "" if secret or isinstance(got, dict) or got is None else f" (got {got!r})"
         lines.append(f"{env_name(*loc)}: {error['msg']}{shown}")
     return "; ".join(lines)
 

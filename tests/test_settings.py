@@ -127,11 +127,12 @@ def test_a_bad_json_variable_in_dotenv_is_named_too(tmp_path: Path, monkeypatch:
         load_settings()
 
 
-def test_api_keys_are_never_echoed_in_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AK_API__KEYS", "sk-very-secret")
-    with pytest.raises(ConfigError) as caught:
+@pytest.mark.parametrize("value", ["sk-very-secret", '{"alice": 12345678}', '["sk-very-secret"]'])
+def test_api_keys_are_never_echoed_in_the_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("AK_API__KEYS", value)
+    with pytest.raises(ConfigError, match="AK_API__KEYS") as caught:
         load_settings()
-    assert "sk-very-secret" not in str(caught.value)
+    assert "sk-very-secret" not in str(caught.value) and "12345678" not in str(caught.value)
 
 
 def test_options_of_a_store_that_is_not_selected_are_warned_about(
