@@ -50,7 +50,7 @@ class SessionSettings(BaseModel):
         for name, value in (self.model_extra or {}).items():
             if not isinstance(value, dict):
                 raise ValueError(
-                    f"unknown setting AK_SESSION__{name.upper()}; known: TYPE, TTL, MAX_BYTES, "
+                    f"unknown setting {env_name('session', name)}; known: TYPE, TTL, MAX_BYTES, "
                     "or AK_SESSION__<STORE>__<OPTION> for store options"
                 )
         return self
@@ -123,7 +123,9 @@ class Settings(BaseSettings):
 
 def env_name(*loc: object) -> str:
     """The environment variable for a settings location, e.g. ``AK_SESSION__TTL``."""
-    return "AK_" + "__".join(str(part).upper() for part in loc)
+    parts = (str(part).upper() for part in loc)
+    # A key that came from JSON may hold anything; escape it so a message stays one line.
+    return "AK_" + "__".join(p if p.isprintable() else p.encode("unicode_escape").decode("ascii") for p in parts)
 
 
 def describe_validation_error(exc: ValidationError, *, prefix: tuple[object, ...] = ()) -> str:

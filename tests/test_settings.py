@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
@@ -187,6 +187,8 @@ _JSONISH = st.one_of(
 
 @hypothesis_settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=st.dictionaries(st.sampled_from(_VARIABLES), _JSONISH, min_size=1, max_size=3))
+@example(values={"AK_SESSION": '{"\\n": null}'})  # a key with a newline once made a two-line message
+@example(values={"AK_SESSION__REDIS": '{"\\n": 1}', "AK_SESSION__TYPE": "in_memory"})
 def test_garbage_in_the_settings_is_a_config_error_or_nothing(values: dict[str, str]) -> None:
     with pytest.MonkeyPatch.context() as patch:
         for name in [name for name in os.environ if name.upper().startswith("AK_")]:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from agentkernel.errors import ConfigError
 from agentkernel.plugins import STORE_GROUP, list_plugins, load_plugin
-from agentkernel.settings import SessionSettings, describe_validation_error
+from agentkernel.settings import SessionSettings, describe_validation_error, env_name
 from agentkernel.stores.base import SessionPage, SessionStore
 from agentkernel.stores.memory import InMemoryStore
 
@@ -54,7 +54,7 @@ def open_store(settings: SessionSettings) -> SessionStore:
     strays = sorted(set(settings.model_extra or {}) - set(known))
     if strays:
         raise ConfigError(
-            f"AK_SESSION__{strays[0].upper()}__* names no known session store; "
+            f"{env_name('session', strays[0])}__* names no known session store; "
             f"store options go under one of: {', '.join(name.upper() for name in known)}"
         )
     for other in known:
@@ -85,7 +85,7 @@ def _check_unselected(settings: SessionSettings, store: str) -> None:
         factory = None  # its extra is missing or it is broken: its option names cannot be checked
     if factory is not None:
         _validated(settings, store, factory.options_model)
-    names = ", ".join(f"AK_SESSION__{store.upper()}__{name.upper()}" for name in settings.store_options(store))
+    names = ", ".join(env_name("session", store, name) for name in settings.store_options(store))
     logger.warning(
         "%s set but AK_SESSION__TYPE=%s, so %s ignored; set AK_SESSION__TYPE=%s to use the %s store",
         names,
