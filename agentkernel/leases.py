@@ -124,9 +124,10 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
         try:
             acquired = await store.acquire_lease(session_id, token, ttl)
         except StoreUnavailable:
-            # The store may have granted the lease before failing to say so: give it back (best
-            # effort, in the background) rather than leave the session locked for the whole ttl.
-            _spawn_release(store, Lease(session_id, token, ttl))
+            # The store may have granted the lease before failing to say so: give it back (one
+            # best-effort try) rather than leave the session locked for the whole ttl.
+            with contextlib.suppress(StoreUnavailable):
+                await asyncio.shield(store.release_lease(session_id, token))
             raise
         if acquired:
             break
@@ -179,15 +180,6 @@ async def _keep_renewed(store: SessionStore, lease: Lease, stop: asyncio.Event) 
             return
         lease._renewed(started)
         interval = lease.ttl / 3
-
-
-_background: set[asyncio.Task[None]] = set()
-
-
-def _spawn_release(store: SessionStore, lease: Lease) -> None:
-    task = asyncio.get_running_loop().create_task(_release(store, lease))
-    _background.add(task)  # keep a reference until it is done
-    task.add_done_callback(_background.discard)
 
 
 async def _release(store: SessionStore, lease: Lease) -> None:

@@ -14,10 +14,12 @@ Example:
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, DotEnvSettingsSource, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from agentkernel.errors import ConfigError
 
@@ -48,7 +50,7 @@ class SessionSettings(BaseModel):
         for name, value in (self.model_extra or {}).items():
             if not isinstance(value, dict):
                 raise ValueError(
-                    f"unknown setting AK_SESSION__{name.upper()}; known: TYPE, TTL, MAX_BYTES, "
+                    f"unknown setting {env_name('session', name)}; known: TYPE, TTL, MAX_BYTES, "
                     "or AK_SESSION__<STORE>__<OPTION> for store options"
                 )
         return self
@@ -136,7 +138,9 @@ class Settings(BaseSettings):
 
 def env_name(*loc: object) -> str:
     """The environment variable for a settings location, e.g. ``AK_SESSION__TTL``."""
-    return "AK_" + "__".join(str(part).upper() for part in loc)
+    parts = (str(part).upper() for part in loc)
+    # A key that came from JSON may hold anything; escape it so a message stays one line.
+    return "AK_" + "__".join(p if p.isprintable() else p.encode("unicode_escape").decode("ascii") for p in parts)
 
 
 def describe_validation_error(exc: ValidationError, *, prefix: tuple[object, ...] = ()) -> str:
@@ -145,18 +149,56 @@ def describe_validation_error(exc: ValidationError, *, prefix: tuple[object, ...
     for error in exc.errors():
         loc = prefix + tuple(part for part in error["loc"] if not isinstance(part, int) or part)
         got = error.get("input")
-        shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+        secret = env_name(*loc).startswith(tuple(_SECRET_VARIABLES))
+        shown = "" if secret or isinstance(got, dict) or got is None else f" (got {got!r})"
         lines.append(f"{env_name(*loc)}: {error['msg']}{shown}")
     return "; ".join(lines)
+
+
+# The variables read as JSON (every other one is a plain string), and what each expects instead.
+_JSON_VARIABLES: dict[str, str] = {
+    "AK_SESSION": "a JSON object of session settings; set one setting as AK_SESSION__<NAME>, "
+    "e.g. AK_SESSION__TYPE=redis",
+    "AK_RUNNER": "a JSON object of runner settings; set one setting as AK_RUNNER__<NAME>, e.g. AK_RUNNER__BUSY=reject",
+    "AK_API": "a JSON object of API settings; set one setting as AK_API__<NAME>, e.g. AK_API__PORT=8080",
+    "AK_API__KEYS": 'a JSON object of user id -> API key, e.g. AK_API__KEYS=\'{"alice": "key-1"}\'',
+    "AK_SESSION__IN_MEMORY": "a JSON object of in_memory store options; set one option as "
+    "AK_SESSION__IN_MEMORY__<OPTION>, e.g. AK_SESSION__IN_MEMORY__MAX_SESSIONS=1000",
+    "AK_SESSION__REDIS": "a JSON object of redis store options; set one option as AK_SESSION__REDIS__<OPTION>, "
+    "e.g. AK_SESSION__REDIS__URL=redis://localhost:6379/0",
+    "AK_SESSION__DYNAMODB": "a JSON object of dynamodb store options; set one option as "
+    "AK_SESSION__DYNAMODB__<OPTION>, e.g. AK_SESSION__DYNAMODB__TABLE_NAME=sessions",
+}
+_SECRET_VARIABLES = frozenset({"AK_API", "AK_API__KEYS"})  # never echo their values
+
+
+def _undecodable_json(settings_cls: type[Settings]) -> str:
+    """Name the JSON variables that are not JSON, with what each expects (the environment wins over ``.env``)."""
+    found: dict[str, str] = {}
+    for source in (DotEnvSettingsSource(settings_cls), EnvSettingsSource(settings_cls)):
+        for name, value in source.env_vars.items():
+            if name.upper() in _JSON_VARIABLES and value is not None:
+                found[name.upper()] = value
+    problems = []
+    for name, value in found.items():
+        try:
+            json.loads(value)
+        except ValueError:
+            shown = "" if name in _SECRET_VARIABLES else f" (got {value[:40]!r}{'...' if len(value) > 40 else ''})"
+            problems.append(f"{name} is not valid JSON{shown}: it expects {_JSON_VARIABLES[name]}")
+    return "; ".join(problems)
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment and ``.env``, with ``overrides`` on top.
 
     Raises:
-        ConfigError: a setting is invalid; the message names the variable and the valid values.
+        ConfigError: a setting is invalid; the message names the variable and what it expects.
     """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError("invalid settings: " + describe_validation_error(exc)) from None
+    except SettingsError as exc:  # pydantic-settings could not decode a JSON variable
+        detail = _undecodable_json(Settings) or f"{exc} ({exc.__cause__})"
+        raise ConfigError("invalid settings: " + detail) from None

@@ -55,6 +55,35 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    from agentkernel import __version__
+    from agentkernel.plugins import ADAPTER_GROUP, list_plugins
+
+    lines = [f"agentkernel {__version__}"]
+    lines += [f"{info.name} adapter: {info.distribution} {info.version}" for info in list_plugins(ADAPTER_GROUP)]
+    sys.stdout.write("\n".join(lines) + "\n")
+    raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version of agentkernel and of each installed adapter, then exit.",
+        ),
+    ] = False,
+) -> None:
+    """Chat with, run and serve agents whose sessions agentkernel keeps. Settings come from AK_* variables."""
+
+
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(store_app, name="store")
 
@@ -106,7 +135,7 @@ class CLI:
         args = list(sys.argv[1:] if argv is None else argv)
         command = typer.main.get_command(app)
         commands = set(getattr(command, "commands", {}))
-        if not args or (args[0] not in commands and args[0] not in ("-h", "--help")):
+        if not args or (args[0] not in commands and args[0] not in ("-h", "--help", "--version")):
             args = ["chat", *args]
         caller = sys.modules.get("__main__") if agents is None else None
         prog = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "agentkernel"
@@ -181,6 +210,12 @@ def run(
     """Run one turn and print the answer; exit status 1 if the agent fails."""
     if len(args) > 2:
         fail("give at most two arguments: [MODULE] PROMPT (quote the prompt)", status=2)
+    if len(args) == 1 and _looks_like_agents(args[0]):
+        fail(
+            f"the prompt is missing after {args[0]}; usage: agentkernel run [OPTIONS] [MODULE] PROMPT, "
+            f'e.g. agentkernel run {args[0]} "hello"',
+            status=2,
+        )
     module, prompt = (args[0], args[1]) if len(args) == 2 else (None, args[0])
     if not prompt.strip():
         fail("the prompt is empty; pass the text to send to the agent", status=2)
@@ -194,6 +229,13 @@ def run(
         dump({"session_id": session_id, "turn": turn.model_dump(mode="json")})
     else:
         sys.stdout.write((turn.output or "") + "\n")
+
+
+def _looks_like_agents(arg: str) -> bool:
+    """Whether a lone ``run`` argument names a file of agents rather than being the prompt."""
+    head, sep, _ = arg.rpartition(":")
+    path = Path(head if sep else arg)
+    return path.suffix == ".py" and path.is_file()
 
 
 def _new_id() -> str:

@@ -227,7 +227,14 @@ class Chat:
         return True
 
     def _history(self, arg: str) -> bool:
-        last = int(arg) if arg else 20
+        last: int | None = 20
+        if arg.lower() in ("0", "all"):
+            last = None  # every turn
+        elif arg:
+            if not arg.isdigit():
+                self._error(f"usage: !history [N]: N is a number of turns (0 or all: every turn), not {arg!r}")
+                return True
+            last = int(arg)
         session = self._load(last_turns=last)
         if session is None or not session.turns:
             self.out.print("no turns yet in this session")
@@ -280,7 +287,7 @@ COMMANDS: dict[str, _Command] = {
     "new": _Command("!new", "start a new session", Chat._new),
     "session": _Command("!session [ID]", "show the session id, or resume session ID", Chat._switch),
     "sessions": _Command("!sessions", "list your sessions", Chat._sessions),
-    "history": _Command("!history [N]", "show the last N turns of this session (default 20)", Chat._history),
+    "history": _Command("!history [N]", "show the last N turns (default 20; 0 or all: every turn)", Chat._history),
     "clear": _Command("!clear", "empty this session: its turns and its state", Chat._clear),
     "quit": _Command("!quit", "leave (Ctrl-D works too)", Chat._quit),
     "exit": _Command("!exit", "leave", Chat._quit),

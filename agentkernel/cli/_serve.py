@@ -14,7 +14,7 @@ from agentkernel._optional import require
 from agentkernel.errors import ConfigError
 from agentkernel.settings import Settings
 
-__all__ = ["check_bind", "is_loopback", "serve_app"]
+__all__ = ["check_bind", "check_workers", "is_loopback", "serve_app"]
 
 
 def is_loopback(host: str) -> bool:
@@ -49,6 +49,20 @@ def check_bind(host: str, settings: Settings) -> str | None:
     return f"WARNING: serving on {host} with no API keys (AK_API__ALLOW_PUBLIC_WITHOUT_KEYS=true): anyone can call it"
 
 
+def check_workers(workers: int, settings: Settings) -> None:
+    """Refuse several workers on a store that lives inside one process.
+
+    Raises:
+        ConfigError: ``workers`` > 1 with ``AK_SESSION__TYPE=in_memory``.
+    """
+    if workers > 1 and settings.session.type == "in_memory":
+        raise ConfigError(
+            f"refusing --workers {workers} with AK_SESSION__TYPE=in_memory: each worker process has its own "
+            "memory, so a session started on one worker is unknown to the others and follow-ups lose their "
+            "context; set AK_SESSION__TYPE=redis (or dynamodb) to share sessions, or use --workers 1"
+        )
+
+
 def serve_app(
     source: str,
     settings: Settings,
@@ -62,9 +76,11 @@ def serve_app(
     """Serve the agents of ``source`` with uvicorn until interrupted.
 
     Raises:
-        ConfigError: the bind address is refused, or the agents cannot be loaded.
+        ConfigError: the bind address is refused, several workers are asked for on the in-memory
+            store, or the agents cannot be loaded.
         MissingDependency: the ``http`` extra is not installed.
     """
+    check_workers(workers, settings)
     notice = check_bind(host, settings)
     uvicorn = require("uvicorn", extra="http", feature="agentkernel serve")
     require("fastapi", extra="http", feature="agentkernel serve")

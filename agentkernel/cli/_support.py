@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
@@ -67,9 +68,29 @@ def make_console(*, stderr: bool = False) -> Console:
 
 
 def read_settings() -> Settings:
+    """The settings; a bad one raises ``ConfigError`` (one line, exit 2 through :func:`handled`)."""
     from agentkernel.settings import load_settings
 
+    _warnings_to_stderr()
     return load_settings()
+
+
+def _warnings_to_stderr() -> None:
+    """Show the library's warnings (e.g. options of a store that is not selected) as one line each."""
+    root = logging.getLogger("agentkernel")
+    if not any(isinstance(handler, _StderrLines) for handler in root.handlers):
+        root.addHandler(_StderrLines(logging.WARNING))
+
+
+class _StderrLines(logging.Handler):
+    """``warning: message`` on whatever ``sys.stderr`` is when a record arrives (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"{record.levelname.lower()}: {record.getMessage()}\n")
+            sys.stderr.flush()
+        except Exception:  # a logging failure must not break the command
+            self.handleError(record)
 
 
 def make_runner(settings: Settings, agents: AgentRegistry | None = None) -> Runner:

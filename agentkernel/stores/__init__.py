@@ -10,13 +10,14 @@ checked with a ``TypeGuard`` (:class:`SupportsSetup`, :func:`supports_setup`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel, ValidationError
 
 from agentkernel.errors import ConfigError
 from agentkernel.plugins import STORE_GROUP, list_plugins, load_plugin
-from agentkernel.settings import SessionSettings, describe_validation_error
+from agentkernel.settings import SessionSettings, describe_validation_error, env_name
 from agentkernel.stores.base import (
     SessionChange,
     SessionMeta,
@@ -41,6 +42,8 @@ __all__ = [
     "open_store",
     "supports_setup",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 class StoreFactory(Protocol):
@@ -75,19 +78,43 @@ def open_store(settings: SessionSettings) -> SessionStore:
     strays = sorted(set(settings.model_extra or {}) - set(known))
     if strays:
         raise ConfigError(
-            f"AK_SESSION__{strays[0].upper()}__* names no known session store; "
+            f"{env_name('session', strays[0])}__* names no known session store; "
             f"store options go under one of: {', '.join(name.upper() for name in known)}"
         )
+    for other in known:
+        if other != settings.type and settings.store_options(other):
+            _check_unselected(settings, other)
     factory = cast(StoreFactory, load_plugin(STORE_GROUP, settings.type))
-    model = factory.options_model
-    raw = settings.store_options(settings.type)
+    options = _validated(settings, settings.type, factory.options_model)
+    return factory.from_options(options, ttl=settings.ttl)
+
+
+def _validated(settings: SessionSettings, store: str, model: type[BaseModel]) -> BaseModel:
     try:
-        options = model.model_validate(raw)
+        return model.model_validate(settings.store_options(store))
     except ValidationError as exc:
         valid = ", ".join(name.upper() for name in model.model_fields)
         raise ConfigError(
-            f"invalid {settings.type} store options: "
-            + describe_validation_error(exc, prefix=("session", settings.type))
+            f"invalid {store} store options: "
+            + describe_validation_error(exc, prefix=("session", store))
             + f"; valid options: {valid}"
         ) from None
-    return factory.from_options(options, ttl=settings.ttl)
+
+
+def _check_unselected(settings: SessionSettings, store: str) -> None:
+    """Refuse misspelt options of a store that is not selected; warn that its options are unused."""
+    try:
+        factory = cast(StoreFactory, load_plugin(STORE_GROUP, store))
+    except ConfigError:
+        factory = None  # its extra is missing or it is broken: its option names cannot be checked
+    if factory is not None:
+        _validated(settings, store, factory.options_model)
+    names = ", ".join(env_name("session", store, name) for name in settings.store_options(store))
+    logger.warning(
+        "%s set but AK_SESSION__TYPE=%s, so %s ignored; set AK_SESSION__TYPE=%s to use the %s store",
+        names,
+        settings.type,
+        "it is" if len(settings.store_options(store)) == 1 else "they are",
+        store,
+        store,
+    )

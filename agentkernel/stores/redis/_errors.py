@@ -58,6 +58,12 @@ def translate_errors(
         text = str(exc)
         if session_id is not None and text.startswith("WRONGTYPE"):
             raise CorruptSession(session_id, "a key of the session holds the wrong type of value") from exc
+        if "DB index is out of range" in text:
+            raise StoreUnavailable(
+                f"Redis at {where} has no such database ({text}): the number after the last / in "
+                "AK_SESSION__REDIS__URL selects the database and must be below the server's `databases` "
+                "setting (16 by default), e.g. redis://localhost:6379/0"
+            ) from exc
         raise StoreUnavailable(
             f"Redis at {where} refused to {action}: {text}; check the server's state and memory "
             "(maxmemory, read-only replica, cluster health) and that it runs Redis 6.2 or newer"
@@ -76,8 +82,26 @@ def translate_errors(
         raise StoreUnavailable(
             f"Redis at {where} is still loading its data and cannot {action} yet; retry in a moment"
         ) from exc
-    except rx.RedisError as exc:
+    except rx.ConnectionError as exc:
+        if not _refused(exc):
+            raise _unreachable(where, action, exc, maybe) from exc
         raise StoreUnavailable(
-            f"could not reach Redis at {where} to {action} ({type(exc).__name__}: {exc}); check that the "
-            f"server is running and that AK_SESSION__REDIS__URL points at it.{maybe}"
+            f"could not connect to Redis at {where} to {action} ({exc}): no server accepts connections "
+            "there; check that the server is running (start redis-server) and that the host and port in "
+            "AK_SESSION__REDIS__URL are right (nothing was sent, so retrying is safe)"
         ) from exc
+    except rx.RedisError as exc:
+        raise _unreachable(where, action, exc, maybe) from exc
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection itself could not be opened (so no command reached the server)."""
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, ConnectionRefusedError) or "connecting to" in str(exc)
+
+
+def _unreachable(where: str, action: str, exc: BaseException, maybe: str) -> StoreUnavailable:
+    return StoreUnavailable(
+        f"could not reach Redis at {where} to {action} ({type(exc).__name__}: {exc}); check that the "
+        f"server is running and that AK_SESSION__REDIS__URL points at it.{maybe}"
+    )
