@@ -26,13 +26,16 @@ from agentkernel._optional import require
 
 require("fastapi", extra="http", feature="the HTTP front end")
 
-from fastapi import Depends, FastAPI, Query, Request, Response  # noqa: E402
+from fastapi import Depends, FastAPI, Path, Query, Request, Response  # noqa: E402
 from fastapi.responses import JSONResponse, StreamingResponse  # noqa: E402
 
 from agentkernel.adapter import RunEvent  # noqa: E402
 from agentkernel.errors import AdapterNotFound, AgentKernelError, AgentRunError  # noqa: E402
+from agentkernel.http._docs import install_docs  # noqa: E402
 from agentkernel.http._errors import ApiError, BodyLimit, error_body, install_error_handlers  # noqa: E402
 from agentkernel.http._models import (  # noqa: E402
+    CURSOR_SCHEMA,
+    SESSION_ID_SCHEMA,
     AgentInfo,
     AgentList,
     ErrorBody,
@@ -65,6 +68,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         404: "Unknown agent or session",
         409: "The session is busy with another run (see Retry-After)",
         413: "Request body over AK_API__MAX_BODY_BYTES, or the session would exceed AK_SESSION__MAX_BYTES",
+        415: "The body is not sent as Content-Type: application/json",
         422: "Invalid body: unknown field, empty message, wrong type",
         502: "The agent's framework failed; the error turn is kept in the transcript",
         503: "The session store is unavailable; nothing was written",
@@ -109,6 +113,9 @@ def create_app(runner: Runner | None = None, settings: Settings | None = None) -
         version=_version(),
         lifespan=lifespan,
         responses=_ERRORS,
+        openapi_url=None,  # install_docs serves both, behind the API keys
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runner = runner
     app.state.settings = settings
@@ -116,6 +123,7 @@ def create_app(runner: Runner | None = None, settings: Settings | None = None) -
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_body_bytes)
     _routes(app)
+    install_docs(app, _caller, keys_required=bool(app.state.keys))
     return app
 
 
@@ -159,6 +167,8 @@ def _caller(request: Request) -> str:
 
 RunnerDep = Annotated[Runner, Depends(_runner)]
 CallerDep = Annotated[str, Depends(_caller)]
+# The store checks the id (400 invalid_session_id); the schema states the same rule.
+SessionIdPath = Annotated[str, Path(json_schema_extra=SESSION_ID_SCHEMA)]
 
 
 def _answer(session_id: str, turn: Turn) -> RunResponse:
@@ -229,7 +239,9 @@ def _routes(app: FastAPI) -> None:
         runner: RunnerDep,
         user: CallerDep,
         limit: Annotated[int, Query(ge=1, le=1000, description="Sessions per page.")] = 50,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+        cursor: Annotated[
+            str | None, Query(description="next_cursor of the previous page.", json_schema_extra=CURSOR_SCHEMA)
+        ] = None,
     ) -> SessionList:
         """The caller's sessions, most recently updated first, a page at a time."""
         try:
@@ -240,7 +252,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/sessions/{session_id}", response_model=SessionDetail, tags=["sessions"])
     async def session(
-        session_id: str,
+        session_id: SessionIdPath,
         runner: RunnerDep,
         user: CallerDep,
         last: Annotated[int | None, Query(ge=0, le=MAX_LAST_TURNS, description="Only the newest N turns.")] = None,
@@ -251,7 +263,7 @@ def _routes(app: FastAPI) -> None:
         return detail
 
     @app.delete("/sessions/{session_id}", status_code=204, tags=["sessions"])
-    async def delete_session(session_id: str, runner: RunnerDep, user: CallerDep) -> Response:
+    async def delete_session(session_id: SessionIdPath, runner: RunnerDep, user: CallerDep) -> Response:
         """Delete one of the caller's sessions and everything it stored."""
         await runner.sessions.delete(session_id, user_id=user)
         return Response(status_code=204)
@@ -264,6 +276,11 @@ def _routes(app: FastAPI) -> None:
         """
         await runner.sessions.check_store(HEALTH_PROBE_ID)
         return Health(status="ok", store=runner.settings.session.type)
+
+    @app.head("/health", include_in_schema=False)
+    async def health_head(runner: RunnerDep) -> Response:
+        await runner.store.load(HEALTH_PROBE_ID, last_turns=0)
+        return Response(status_code=200, media_type="application/json")
 
 
 # ---------------------------------------------------------------- streaming

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentkernel.errors import (
@@ -67,7 +68,13 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
+    415: "unsupported_media_type",
 }
+
+_JSON_ADVICE = (
+    "send the body as JSON with `Content-Type: application/json` "
+    "(with curl: -H 'Content-Type: application/json' -d '{\"message\": \"Hello\"}', or --json '{...}')"
+)
 
 
 class ApiError(Exception):
@@ -131,8 +138,21 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _is_json(content_type: str | None) -> bool:
+    """Whether FastAPI reads a body of this type as JSON (no type at all is read as JSON too)."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(RequestValidationError, exc)
+    content_type = request.headers.get("content-type")
+    if request.method in {"POST", "PUT", "PATCH"} and not _is_json(content_type):
+        # e.g. curl -d sends application/x-www-form-urlencoded: the body was never read as JSON
+        return error_response(415, "unsupported_media_type", f"the body was sent as {content_type!r}; {_JSON_ADVICE}")
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
         return error_response(400, "invalid_json", "the request body is not valid JSON")
@@ -144,12 +164,27 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", "; ".join(parts))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
     if isinstance(exc.__cause__, ApiError):  # FastAPI wraps errors raised while it reads the body
-        return await _api_error(_, exc.__cause__)
+        return await _api_error(request, exc.__cause__)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request.app.router.routes, request.scope)
+        headers["Allow"] = ", ".join(allowed)
+        return error_response(405, code, f"{request.method} is not allowed here; allowed: {headers['Allow']}", headers)
+    return error_response(exc.status_code, code, str(exc.detail), headers)
+
+
+def _allowed_methods(routes: list[BaseRoute], scope: Scope) -> list[str]:
+    """Every method some route of this path takes (Starlette's own 405 names only the first route's)."""
+    allowed: set[str] = set()
+    for route in routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(scope)[0] in (Match.PARTIAL, Match.FULL):
+            allowed.update(methods)
+    return sorted(allowed)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,6 +11,8 @@ from agentkernel.session import SessionMeta
 from agentkernel.transcript import Turn, TurnStatus, Usage
 
 __all__ = [
+    "CURSOR_SCHEMA",
+    "SESSION_ID_SCHEMA",
     "AgentInfo",
     "AgentList",
     "ErrorBody",
@@ -23,12 +26,32 @@ __all__ = [
 ]
 
 
+# The schema states exactly what the server accepts, so a client (or a schema fuzzer) that follows it
+# is never refused. These constraints are documentation only: the server checks ids itself
+# (agentkernel.session.validate_session_id) so that a bad id keeps its own 400 invalid_session_id.
+SESSION_ID_SCHEMA: dict[str, Any] = {"pattern": r"^[A-Za-z0-9._:-]{1,128}$", "minLength": 1, "maxLength": 128}
+"""JSON Schema of a session id, as ``validate_session_id`` checks it."""
+
+CURSOR_SCHEMA: dict[str, Any] = {"format": "agentkernel-cursor"}
+"""JSON Schema of a page cursor: opaque (a format of its own), only ever a ``next_cursor`` the server gave."""
+
+# What str.strip() removes (Python's whitespace), spelt out so that the schema's pattern and the
+# server's check agree character for character.
+_BLANK = " \t\n\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_HAS_TEXT = f"[^{_BLANK}]"
+_HAS_TEXT_RE = re.compile(_HAS_TEXT)
+
+
 class RunRequest(BaseModel):
     """``POST /run`` and ``POST /run/stream``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(description="The prompt: non-empty text.", examples=["Hello!"])
+    message: str = Field(
+        description="The prompt: text with at least one character that is not whitespace.",
+        examples=["Hello!"],
+        json_schema_extra={"minLength": 1, "pattern": _HAS_TEXT},  # checked by _not_blank
+    )
     agent: str | None = Field(
         default=None,
         min_length=1,
@@ -38,13 +61,14 @@ class RunRequest(BaseModel):
         default=None,
         description="Continue this session (made if it does not exist); default: a new session. "
         "1-128 characters from A-Z a-z 0-9 . _ : -",
+        json_schema_extra=SESSION_ID_SCHEMA,
     )
     stream: bool = Field(default=False, description="Answer with server-sent events, as POST /run/stream does.")
 
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not _HAS_TEXT_RE.search(value):
             raise ValueError("message is empty; send the text for the agent")
         return value
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentkernel._optional import require
 from agentkernel.transcript import Message
+from agentkernel_crewai.storage import keep_task_outputs_in_memory
 
 if TYPE_CHECKING:
     from crewai import Crew
@@ -114,6 +115,7 @@ def build_crew(agent: object, *, tracing: bool | None, on_task: Callable[[TaskOu
     for member in members:
         _fresh_token_counter(member)
     crew.stream = False  # the adapter streams finished tasks; see agentkernel_crewai.adapter
+    keep_task_outputs_in_memory(crew)  # the conversation lives in the session store only
     own = crew.task_callback
 
     def task_callback(output: TaskOutput) -> None:

@@ -67,6 +67,25 @@ def build_run_config(options: dict[str, Any]) -> RunConfig:
     return config
 
 
+def ask_for_streamed_usage(config: RunConfig, agent: Agent[Any]) -> RunConfig:
+    """``config`` asking every model for token usage in its stream, unless already told either way.
+
+    Chat Completions streams carry usage only when the request asks for it
+    (``stream_options.include_usage``), and the SDK asks only the official OpenAI endpoint, so a
+    streamed turn on any other provider would record zero tokens where ``run`` records real
+    counts. An ``include_usage`` set on the run config or on the starting agent is kept as it is.
+    """
+    settings = config.model_settings
+    if (settings is not None and settings.include_usage is not None) or agent.model_settings.include_usage is not None:
+        return config
+    sdk = _sdk()
+    asked = sdk.ModelSettings(include_usage=True) if settings is None else settings.resolve(
+        sdk.ModelSettings(include_usage=True)
+    )
+    replaced: RunConfig = dataclasses.replace(config, model_settings=asked)
+    return replaced
+
+
 def _model_name(agent: Any) -> str:
     model = getattr(agent, "model", None)
     if isinstance(model, str):
@@ -157,6 +176,7 @@ class OpenAIAgentsAdapter:
         sdk_agent = self._agent(agent)
         kwargs = await self._prepare(context)
         start = self._starting_agent(sdk_agent, context)
+        kwargs["run_config"] = ask_for_streamed_usage(kwargs["run_config"], start)
         streamed: RunResultStreaming = _sdk().Runner.run_streamed(start, input_items(context.messages), **kwargs)
         recorder = StepRecorder(live=True)
         current: Any = start
