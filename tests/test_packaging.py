@@ -28,7 +28,7 @@ ADAPTERS = {
     "openai_agents": ("agentkernel_openai_agents", "openai_agent.py", "assistant> You are Ada."),
     "crewai": ("agentkernel_crewai", "crewai_agent.py", "concierge> Of course, Ada. What shall we plan?"),
 }
-_SKIP = (".venv", "build", "dist", "__pycache__", "*.egg-info", ".git")
+_SKIP = (".venv", ".venv-*", "build", "dist", "__pycache__", "*.egg-info", ".git")
 
 
 def run(*args: str | Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
