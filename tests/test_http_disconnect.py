@@ -14,7 +14,7 @@ from tests.test_http_server import Served
 AGENTS = """
 from agentkernel.testing import ScriptedAgent
 
-agents = [ScriptedAgent("slow", replies=["one two three four five"], delay=1.0)]
+agents = [ScriptedAgent("slow", replies=["one two three four five"], delay=1.0, pace=0.4)]
 """
 
 
