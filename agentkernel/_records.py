@@ -90,10 +90,17 @@ class Pending:
     turns: list[tuple[Turn, str]] = field(default_factory=list)
     meta_changed: bool = False
     clear_transcript: bool = False
+    clear_all: bool = False  # ``clear()`` was called: replayed on a loaded copy, whatever it holds
 
     def __bool__(self) -> bool:
         return bool(
-            self.cleared or self.updated or self.deleted or self.turns or self.meta_changed or self.clear_transcript
+            self.cleared
+            or self.updated
+            or self.deleted
+            or self.turns
+            or self.meta_changed
+            or self.clear_transcript
+            or self.clear_all
         )
 
     def copy(self) -> Pending:
@@ -105,6 +112,7 @@ class Pending:
             turns=list(self.turns),
             meta_changed=self.meta_changed,
             clear_transcript=self.clear_transcript,
+            clear_all=self.clear_all,
         )
 
 
@@ -193,6 +201,8 @@ def absorb_pending(session: Session, other: Session) -> None:
     loaded session this way, so both commit together.
     """
     theirs = other._pending
+    if theirs.clear_all:  # first: whatever the caller set after its clear() is replayed below
+        session.clear()
     for name in theirs.cleared:
         session._clear(name)
     for name, keys in theirs.deleted.items():
@@ -205,7 +215,7 @@ def absorb_pending(session: Session, other: Session) -> None:
             session._pending.updated.setdefault(name, {})[key] = raw
             session._pending.deleted.get(name, set()).discard(key)
     if theirs.clear_transcript:
-        session.clear(transcript=True)
+        session._clear_transcript()  # the transcript only: namespace clears were replayed above
     for turn, _ in theirs.turns:
         session.append_turn(turn)
     if theirs.meta_changed:

@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 from agentkernel.errors import LeaseLost, SessionBusy, StoreUnavailable
-from agentkernel.stores.base import SessionStore
+from agentkernel.stores.base import SessionStore, supports_lease_info
 
 __all__ = ["Lease", "hold_lease"]
 
@@ -133,7 +133,7 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
             break
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise SessionBusy(session_id, retry_after=1.0)
+            raise SessionBusy(session_id, retry_after=await _retry_after(store, session_id))
         await asyncio.sleep(min(delay * random.uniform(0.5, 1.5), remaining))
         delay = min(delay * 2, 0.25)
     lease = Lease(session_id, token, ttl)
@@ -151,6 +151,16 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
             await asyncio.wait([renewer], timeout=max(1.0, ttl / 3))
         finally:
             await asyncio.shield(asyncio.ensure_future(_release(store, lease)))
+
+
+async def _retry_after(store: SessionStore, session_id: str) -> float:
+    """When a refused run may try again: the holder's lease's real time left, where the store says."""
+    if supports_lease_info(store):
+        with contextlib.suppress(StoreUnavailable):
+            left = await store.lease_remaining(session_id)
+            if left is not None:
+                return max(0.1, left)
+    return 1.0
 
 
 async def _keep_renewed(store: SessionStore, lease: Lease, stop: asyncio.Event) -> None:

@@ -273,16 +273,22 @@ class Session:
     def clear(self, *, transcript: bool = False) -> None:
         """Empty every namespace but the kernel's own and, if asked, the transcript.
 
-        Both persist once committed.
+        Both persist once committed, in the order the calls were made: values set after a
+        ``clear`` are kept. A clear on a session object that was never loaded clears whatever the
+        stored session holds when the object is committed (by ``runner.run`` or ``Sessions.save``).
         """
+        self._pending.clear_all = True
         for name in list(self._state):
             if name != SYSTEM_NAMESPACE:
                 self._clear(name)
         if transcript:
-            self._turns.clear()
-            self._pending.turns.clear()
-            self._pending.clear_transcript = True
-            self._meta = replace(self._meta, turn_count=0, turn_bytes=0)
+            self._clear_transcript()
+
+    def _clear_transcript(self) -> None:
+        self._turns.clear()
+        self._pending.turns.clear()
+        self._pending.clear_transcript = True
+        self._meta = replace(self._meta, turn_count=0, turn_bytes=0)
 
     @property
     def has_changes(self) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agentkernel import InMemoryStore, LeaseLost, Runner, SessionNotFound, StoreUnavailable
+from agentkernel import InMemoryStore, LeaseLost, Runner, SessionBusy, SessionNotFound, StoreUnavailable
 from agentkernel.adapter import RunContext
 from agentkernel.leases import hold_lease
 from agentkernel.settings import load_settings
@@ -201,3 +201,11 @@ async def test_a_lease_granted_but_reported_as_failed_is_given_back() -> None:
     await asyncio.sleep(0.05)  # the give-back runs in the background
     turn = await runner.run(ScriptedAgent(), "ambiguous", "again")  # not busy for 60 s
     assert turn.index == 0
+
+
+async def test_a_busy_refusal_says_when_the_holders_lease_really_ends() -> None:
+    store = InMemoryStore()
+    assert await store.acquire_lease("held", "other-run", 42.0)
+    with pytest.raises(SessionBusy) as refused:
+        await make_runner(store, busy="reject").run(ScriptedAgent(), "held", "hi")
+    assert 40 < refused.value.retry_after <= 42

@@ -15,7 +15,9 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
     from agentkernel.transcript import Turn
 
 __all__ = ["HEALTH_PROBE_ID", "create_app"]
+
+logger = logging.getLogger(__name__)
 
 HEALTH_PROBE_ID = "~agentkernel-health"
 """The id ``GET /health`` reads to check that the store answers; no user can create it (``~`` is not
@@ -285,30 +289,49 @@ def _routes(app: FastAPI) -> None:
 
 # ---------------------------------------------------------------- streaming
 async def _stream(runner: Runner, agent: str | None, session_id: str, message: str, user: str) -> Response:
-    events = runner.stream(agent, session_id, message, user_id=user)
-    try:
-        first = await anext(events)  # errors before the first event keep their real status code
-    except AgentRunError as exc:
-        return JSONResponse(error_body(exc, session_id=session_id), status_code=502)
+    # The run is decoupled from the connection: it goes on to its commit whatever the client does
+    # (as a /run does), and the response only relays its events. See docs/http.md, "Disconnects".
+    events: asyncio.Queue[RunEvent | AgentKernelError | None] = asyncio.Queue()
+
+    async def run() -> None:
+        try:
+            async for event in runner.stream(agent, session_id, message, user_id=user):
+                events.put_nowait(event)
+        except AgentKernelError as exc:
+            events.put_nowait(exc)
+        except Exception:  # a bug, not the client's error: log it; the client gets a server_error event
+            logger.exception("the streamed run on session %s failed", session_id)
+            events.put_nowait(AgentKernelError("the run failed on the server; its log has the details"))
+        finally:
+            events.put_nowait(None)
+
+    task = asyncio.create_task(run(), name=f"agentkernel-run-{session_id}")
+    _RUNS.add(task)  # keep the run alive (and referenced) when the client goes away
+    task.add_done_callback(_RUNS.discard)
+    first = await events.get()
+    if isinstance(first, AgentRunError):  # errors before the first event keep their real status code
+        return JSONResponse(error_body(first, session_id=session_id), status_code=502)
+    if isinstance(first, AgentKernelError):
+        raise first
 
     async def body() -> AsyncIterator[str]:
-        event: RunEvent | None = first
-        try:
-            while event is not None:
-                yield _sse(event, session_id)
-                event = await anext(events, None)
-        except AgentKernelError as exc:
-            yield _sse_data("error", error_body(exc, session_id=session_id))
-        finally:
-            close = getattr(events, "aclose", None)
-            if close is not None:
-                await close()
+        item: RunEvent | AgentKernelError | None = first
+        while item is not None:
+            if isinstance(item, AgentKernelError):
+                yield _sse_data("error", error_body(item, session_id=session_id))
+            else:
+                yield _sse(item, session_id)
+            item = await events.get()
 
     return StreamingResponse(
         body(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Session-Id": session_id},
     )
+
+
+_RUNS: set[asyncio.Task[None]] = set()
+"""Streamed runs in flight, referenced until they finish even if their client has gone."""
 
 
 def _sse(event: RunEvent, session_id: str) -> str:

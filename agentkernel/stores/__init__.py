@@ -24,7 +24,9 @@ from agentkernel.stores.base import (
     SessionPage,
     SessionStore,
     StoredSession,
+    SupportsLeaseInfo,
     SupportsSetup,
+    supports_lease_info,
     supports_setup,
 )
 from agentkernel.stores.memory import InMemoryStore
@@ -37,9 +39,11 @@ __all__ = [
     "SessionStore",
     "StoreFactory",
     "StoredSession",
+    "SupportsLeaseInfo",
     "SupportsSetup",
     "known_stores",
     "open_store",
+    "supports_lease_info",
     "supports_setup",
 ]
 

@@ -27,9 +27,11 @@ __all__ = [
     "SessionPage",
     "SessionStore",
     "StoredSession",
+    "SupportsLeaseInfo",
     "SupportsSetup",
     "decode_cursor",
     "encode_cursor",
+    "supports_lease_info",
     "supports_setup",
 ]
 
@@ -258,6 +260,27 @@ class SupportsSetup(Protocol):
 def supports_setup(store: object) -> TypeGuard[SupportsSetup]:
     """Whether ``store`` has a one-time :meth:`SupportsSetup.setup`."""
     return isinstance(store, SupportsSetup)
+
+
+@runtime_checkable
+class SupportsLeaseInfo(Protocol):
+    """A store that can tell how long a session's current run lease has left.
+
+    The runner asks only when it refuses a busy session, so that ``Retry-After`` says the truth.
+    """
+
+    async def lease_remaining(self, session_id: str) -> float | None:
+        """Seconds until the session's current lease expires, whoever holds it; ``None`` if none.
+
+        Raises:
+            StoreUnavailable: the backend could not be reached.
+        """
+        ...
+
+
+def supports_lease_info(store: object) -> TypeGuard[SupportsLeaseInfo]:
+    """Whether ``store`` has :meth:`SupportsLeaseInfo.lease_remaining`."""
+    return isinstance(store, SupportsLeaseInfo)
 
 
 # Opaque cursors for listing sessions newest first: (updated_at, id) of the last row shown.

@@ -173,6 +173,13 @@ class InMemoryStore:
             self._leases[session_id] = (token, now + ttl)
             return True
 
+    async def lease_remaining(self, session_id: str) -> float | None:
+        """See :meth:`SupportsLeaseInfo.lease_remaining`."""
+        with self._lock:
+            held = self._leases.get(session_id)
+            left = None if held is None else held[1] - self._clock()
+            return left if left is not None and left > 0 else None
+
     async def release_lease(self, session_id: str, token: str) -> bool:
         """See :meth:`SessionStore.release_lease`."""
         with self._lock:

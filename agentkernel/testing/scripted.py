@@ -40,7 +40,8 @@ class ScriptedAgent:
     Args:
         name: The agent's name.
         replies: Answers in order; each a string or a function of the :class:`RunContext`.
-        delay: Seconds each run takes (to test overlap, leases and timeouts).
+        delay: Seconds each run takes before it answers (to test overlap, leases and timeouts).
+        pace: Seconds between streamed words (to test what happens mid-answer).
         description: Shown in agent listings.
     """
 
@@ -50,6 +51,7 @@ class ScriptedAgent:
         replies: Sequence[Reply] | Reply | None = None,
         *,
         delay: float = 0.0,
+        pace: float = 0.0,
         description: str = "",
     ) -> None:
         if replies is None:
@@ -61,6 +63,7 @@ class ScriptedAgent:
         self.name = name
         self.replies: tuple[Reply, ...] = tuple(replies)
         self.delay = delay
+        self.pace = pace
         self.description = description
 
     def __repr__(self) -> str:
@@ -101,6 +104,8 @@ class ScriptedAdapter:
             text = await produced if inspect.isawaitable(produced) else produced
         words = text.split(" ")
         for i, word in enumerate(words):
+            if i and agent.pace:
+                await asyncio.sleep(agent.pace)
             yield RunEvent(type="delta", text=word if i == len(words) - 1 else word + " ")
         usage = Usage(
             input_tokens=sum(len(m.content.split()) for m in context.messages),

@@ -31,7 +31,7 @@ from agentkernel._records import pending_change
 from agentkernel.errors import CorruptSession, SessionConflict
 from agentkernel.session import DEFAULT_USER, Session
 from agentkernel.sessions import Sessions
-from agentkernel.stores.base import SessionStore, StoredSession, SupportsSetup, supports_setup
+from agentkernel.stores.base import SessionStore, StoredSession, SupportsSetup, supports_lease_info, supports_setup
 from agentkernel.transcript import Message, Step, Turn, TurnError, Usage
 
 __all__ = ["StoreContract", "StoreMaker", "sample_turn"]
@@ -353,6 +353,19 @@ class StoreContract:
         assert await store.release_lease(sid, "token-a") is True
         assert await store.acquire_lease(sid, "token-b", 30) is True
         assert await store.acquire_lease(_sid(), "token-a", 30) is True  # leases are per session
+
+    async def test_optional_lease_info_tells_the_time_left(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        info: object = store
+        if not supports_lease_info(info):  # the ability is optional: the runner then says "about 1 s"
+            return
+        sid = _sid()
+        assert await info.lease_remaining(sid) is None
+        assert await store.acquire_lease(sid, "holder", 30) is True
+        left = await info.lease_remaining(sid)
+        assert left is not None and 25 < left <= 30
+        assert await store.release_lease(sid, "holder") is True
+        assert await info.lease_remaining(sid) is None
 
     async def test_lease_expires(self, make_store: StoreMaker) -> None:
         store = make_store()

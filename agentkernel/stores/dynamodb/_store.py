@@ -252,6 +252,20 @@ class DynamoDBStore:
             },
         )
 
+    async def lease_remaining(self, session_id: str) -> float | None:
+        """See :meth:`SupportsLeaseInfo.lease_remaining`. Judged by this caller's clock."""
+        return await self._run("read a lease", self._lease_remaining, session_id)
+
+    def _lease_remaining(self, session_id: str) -> float | None:
+        table = self._table
+        item = table.client.get_item(
+            TableName=table.name, Key=table.key(session_id, LEASE_SK), ConsistentRead=True
+        ).get("Item")
+        if item is None or "lexp" not in item:
+            return None
+        left = float(item["lexp"]["N"]) - table.clock()
+        return left if left > 0 else None
+
     async def release_lease(self, session_id: str, token: str) -> bool:
         """See :meth:`SessionStore.release_lease`."""
         return await self._run("release a lease", self._release, session_id, token)

@@ -363,6 +363,12 @@ class RedisStore:
         with translate_errors(self._where, f"renew the lease of session {session_id!r}", ambiguous=True):
             return bool(await self._renew(keys=[self.keys(session_id).lease], args=[token, _ms(ttl)]))
 
+    async def lease_remaining(self, session_id: str) -> float | None:
+        """See :meth:`SupportsLeaseInfo.lease_remaining`: the lease key's ``PTTL``."""
+        with translate_errors(self._where, f"read the lease of session {session_id!r}"):
+            left = int(await self.client.pttl(self.keys(session_id).lease))
+        return left / 1000 if left > 0 else None
+
     async def release_lease(self, session_id: str, token: str) -> bool:
         """See :meth:`SessionStore.release_lease`: deletes only if ``token`` still holds it (atomic)."""
         with translate_errors(self._where, f"release the lease of session {session_id!r}", ambiguous=True):
