@@ -327,21 +327,27 @@ print("telemetry-disabled", Telemetry._is_telemetry_disabled())
 CREWAI_OWN = (".config/crewai", ".local/share/crewai/credentials")
 
 
-def test_runs_write_nothing_else_into_home_and_telemetry_is_off(tmp_path: Path) -> None:
-    home, data = tmp_path / "home", tmp_path / "data"
-    home.mkdir()
+def run_in_home(code: str, *, home: Path, data: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter whose HOME and XDG data folder are ``home`` and ``data``."""
     env = {k: v for k, v in os.environ.items() if k not in CREWAI_DEFAULTS and not k.startswith("XDG_")}
     env.update(HOME=str(home), XDG_DATA_HOME=str(data), PYTHONPATH=os.pathsep.join(sys.path))
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(RUN_IN_EMPTY_HOME)],
+        [sys.executable, "-c", textwrap.dedent(code)],
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_runs_write_nothing_else_into_home_and_telemetry_is_off(tmp_path: Path) -> None:
+    home, data = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    done = run_in_home(RUN_IN_EMPTY_HOME, home=home, data=data, cwd=tmp_path)
     assert "telemetry-disabled True" in done.stdout
     written = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
     assert all(path.startswith(CREWAI_OWN) for path in written), written

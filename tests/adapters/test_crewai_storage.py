@@ -7,20 +7,16 @@ stays in memory, so deleting a session deletes the conversation.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
-from agentkernel_crewai import CREWAI_DEFAULTS
 
 from agentkernel.runner import Runner
 from agentkernel.session import Session
 from agentkernel.stores.memory import InMemoryStore
+from tests.adapters.test_crewai import run_in_home
 
 pytestmark = pytest.mark.usefixtures("crewai_home")
 
@@ -62,18 +58,7 @@ def test_no_conversation_text_is_left_under_home_after_a_deleted_session(tmp_pat
     home, data, work = tmp_path / "home", tmp_path / "data", tmp_path / "project"
     for folder in (home, work):
         folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in CREWAI_DEFAULTS and not k.startswith("XDG_")}
-    env.update(HOME=str(home), XDG_DATA_HOME=str(data), PYTHONPATH=os.pathsep.join(sys.path))
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(RUNS)],
-        env=env,
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_in_home(RUNS, home=home, data=data, cwd=work)
     assert "deleted True" in done.stdout
     holding = [p for p in tmp_path.rglob("*") if p.is_file() and MARKER.encode() in p.read_bytes()]
     assert holding == [], f"conversation text kept outside the session store: {holding}"
