@@ -261,7 +261,7 @@ class Runner:
                 turn = target.append_turn(_make_turn(spec, adapter, messages, started, outcome))
                 set_system(target, "last_agent", spec.name)
                 try:
-                    await self.sessions.save(target)
+                    await _finish(self.sessions.save(target))
                 except SessionConflict:
                     if policy.conflict == "reject" or attempt == policy.max_attempts:
                         raise
@@ -327,6 +327,26 @@ class Runner:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+async def _finish(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to its end even if the caller is cancelled meanwhile, then pass the cancellation on.
+
+    A commit that has begun is never abandoned half-way: a run cancelled during its commit ends
+    with the turn committed (or refused, as any commit may be), and then raises ``CancelledError``;
+    one cancelled before the commit began commits nothing. Load the session to learn which.
+    """
+    task = asyncio.ensure_future(coro)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])  # a cancellation of ours interrupts the wait, never the task
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        task.exception()  # retrieved: the cancellation is the run's outcome now
+        raise asyncio.CancelledError
+    return task.result()
 
 
 def _visible(turns: Sequence[Turn], spec: AgentSpec) -> Sequence[Turn]:
