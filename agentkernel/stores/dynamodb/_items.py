@@ -39,6 +39,7 @@ __all__ = [
     "chunk_prefix",
     "chunk_sk",
     "gen_prefix",
+    "item_size",
     "namespace_prefix",
     "new_gen",
     "new_nonce",
@@ -186,3 +187,21 @@ def unpack(item: Mapping[str, Any], chunks: Iterable[bytes], *, session_id: str,
         return data.decode("utf-8")
     except (zlib.error, UnicodeDecodeError) as exc:
         raise CorruptSession(session_id, f"{what} item cannot be decoded: {exc}") from None
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB counts it against its 400 KB limit (names plus values), roughly."""
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return len(str(data).encode("utf-8"))
+    if kind in ("N", "B"):
+        return len(data)
+    if kind == "M":
+        return 3 + sum(len(k.encode("utf-8")) + _value_size(v) + 1 for k, v in data.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in data)
+    return 1
