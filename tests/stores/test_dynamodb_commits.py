@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from agentkernel._records import pending_change
-from agentkernel.errors import SessionConflict, SessionTooLarge
+from agentkernel.errors import SessionConflict, SessionTooLarge, StoreUnavailable
 from agentkernel.session import Session
 from agentkernel.sessions import Sessions
 from agentkernel.stores.dynamodb import CommitTooLarge, DynamoDBStore
@@ -342,3 +343,48 @@ async def test_a_commit_cancelled_at_any_point_is_whole_or_absent_and_leaves_no_
         assert back.turn_count == 2
         assert back.get("big") is None
     assert orphans(store, "cancel") == []
+
+
+async def test_the_sweeper_removes_what_interrupted_commits_and_cleanups_left_and_spares_commits_in_flight(
+    make_dynamodb: Callable[..., DynamoDBStore],
+) -> None:
+    clock = FakeClock()
+    store = make_dynamodb(clock=clock, max_attempts=2)
+    session = Session("swept")
+    session.namespace("crewai")["memory"] = "old"
+    session.set("keep", 1)
+    await save(store, session)
+
+    def no_answer(**_: object) -> None:
+        raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1")
+
+    def unreachable(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    # A transaction without an answer: it may have applied, so what it staged is kept for now.
+    session.set("big", random_text(600_000, seed=14))
+    store.client.meta.events.register("before-send.dynamodb.TransactWriteItems", no_answer)
+    with pytest.raises(StoreUnavailable):
+        await store.commit(pending_change(session))
+    store.client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", no_answer)
+    staged = orphans(store, "swept")
+    assert staged
+    # A cleanup cut off by an outage: the cleared namespace's old items stay behind.
+    fresh = await Sessions(store).get("swept")
+    fresh.namespace("crewai").clear()
+    store.client.meta.events.register("before-send.dynamodb.BatchWriteItem", unreachable)
+    await save(store, fresh)
+    store.client.meta.events.unregister("before-send.dynamodb.BatchWriteItem", unreachable)
+    leftovers = [i["sk"]["S"] for i in items_of(store, "swept") if "#v#crewai#0#" in i["sk"]["S"]]
+    assert leftovers
+
+    assert await store.sweep(older_than=3600) == len(leftovers), "staged items may belong to a commit in flight"
+    assert orphans(store, "swept") == staged
+    clock.now += 3601
+    assert await store.sweep(older_than=3600) == len(staged)
+    assert orphans(store, "swept") == []
+    back = await Sessions(store).get("swept")
+    assert back.get("keep") == 1
+    assert back.get("big") is None
+    assert back.namespaces() == ["shared"]
+    assert await store.sweep(older_than=3600) == 0

@@ -34,6 +34,7 @@ from agentkernel.stores.base import SessionChange, SessionMeta
 from agentkernel.stores.dynamodb._client import CommitTooLarge, boto_errors, error_code
 from agentkernel.stores.dynamodb._items import (
     META_SK,
+    STAGED_AT,
     Item,
     Packed,
     chunk_sk,
@@ -322,6 +323,9 @@ def _write(table: Table, change: SessionChange, draft: _Draft) -> None:
     """
     sid = change.session_id
     if draft.staged:
+        staged_at = {"N": str(int(table.clock()))}  # lets the sweeper tell an abandoned attempt from one in flight
+        for item in draft.staged:
+            item[STAGED_AT] = staged_at
         try:
             table.batch_put(draft.staged)
         except BaseException:

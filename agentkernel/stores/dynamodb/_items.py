@@ -33,6 +33,7 @@ from agentkernel.errors import CorruptSession
 __all__ = [
     "LEASE_SK",
     "META_SK",
+    "STAGED_AT",
     "Item",
     "Packed",
     "chunk_count",
@@ -57,6 +58,9 @@ Item = dict[str, Any]
 
 META_SK = "meta"
 LEASE_SK = "lease"
+
+STAGED_AT = "at"
+"""Attribute of items written before their commit's transaction: when (Unix seconds) they were staged."""
 
 
 def new_gen() -> str:

@@ -31,6 +31,7 @@ from agentkernel.stores.dynamodb._items import LEASE_SK, META_SK, gen_prefix
 from agentkernel.stores.dynamodb._load import load_session, read_state
 from agentkernel.stores.dynamodb._options import DynamoDBOptions
 from agentkernel.stores.dynamodb._setup import USER_INDEX, setup_table
+from agentkernel.stores.dynamodb._sweep import sweep
 from agentkernel.stores.dynamodb._table import Table
 
 __all__ = ["DynamoDBOptions", "DynamoDBStore", "setup"]
@@ -185,6 +186,20 @@ class DynamoDBStore:
             # The session is gone already (its header was); the rest is never read again.
             logger.warning("deleted session %s, but not all of its items yet: %s", session_id, exc)
         return not state.expired(table.clock())
+
+    async def sweep(self, *, older_than: float = 3600) -> int:
+        """Delete data items no session can reach any more; returns how many. Safe while in use.
+
+        Commits clean up after themselves, but a process killed mid-commit, a commit whose outcome
+        stayed unknown or a cleanup cut off by an outage leaves unreachable items, which nothing
+        else removes when the store has no TTL. This scans the whole table once (run it from a
+        scheduled job, e.g. daily). Items a commit staged are left alone for ``older_than``
+        seconds, since that commit may still be in flight.
+
+        Raises:
+            StoreUnavailable: DynamoDB failed; run it again.
+        """
+        return await self._run("sweep unreachable items", functools.partial(sweep, older_than=older_than), self._table)
 
     async def list_sessions(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> SessionPage:
         """See :meth:`SessionStore.list_sessions`.
