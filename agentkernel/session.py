@@ -331,10 +331,7 @@ class Session:
         self._state.get(namespace, {}).pop(key, None)
         self._sizes.get(namespace, {}).pop(key, None)
         self._pending.updated.get(namespace, {}).pop(key, None)
-        created = self._pending.created.get(namespace, set())
-        if key in created:
-            created.discard(key)  # set and deleted within one change: the store never sees it
-        else:
+        if key not in self._pending.created.get(namespace, ()):  # else the store never held it: nothing to do
             self._pending.deleted.setdefault(namespace, set()).add(key)
 
     def _clear(self, namespace: str) -> None:
