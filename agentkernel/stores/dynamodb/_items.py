@@ -17,6 +17,7 @@ character) and kept whole in the ``k`` attribute.
 A record's bytes are stored in ``d`` (binary), zlib-compressed when that helps (``z``). A record
 that does not fit in one item is split into chunk items written before the commit under a fresh
 ``nonce``; the head item then holds ``n`` (chunk count) and ``cn`` (the nonce) instead of ``d``.
+Items written before their commit's transaction (staged) carry ``at``, when they were staged.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 One table holds every session; the item layout is in :mod:`agentkernel.stores.dynamodb._items` and
 docs/stores.md. Reads are strongly consistent (listing, which uses a global secondary index, is
-not). A commit is one ``TransactWriteItems`` guarded by the header's version. boto3 is blocking, so
+not). A commit ends in one ``TransactWriteItems`` guarded by the header's version (what it needs
+first is staged where readers cannot see it, see :mod:`._commit`). boto3 is blocking, so
 every call runs on the store's own small thread pool, never on the event loop.
 
 The table is made once by :meth:`DynamoDBStore.setup` (or ``agentkernel store setup``); nothing is
