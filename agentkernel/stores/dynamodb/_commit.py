@@ -334,34 +334,35 @@ def _write(table: Table, change: SessionChange, draft: _Draft) -> None:
     errors = boto_errors()
     try:
         table.client.transact_write_items(TransactItems=draft.actions, ClientRequestToken=str(uuid.uuid4()))
-    except errors.ClientError as exc:
-        seen = _stored_state(table, sid)
+    except (errors.ClientError, errors.BotoCoreError) as exc:
+        # A ClientError is DynamoDB's answer to the last send, but boto3 may have sent the same
+        # transaction before and lost that reply; a BotoCoreError is no answer at all (unless the
+        # last try never connected). Either way the header says whether it applied.
+        never_sent = isinstance(exc, errors.ConnectionError)
+        answered = isinstance(exc, errors.ClientError)
+        try:
+            seen = _stored_state(table, sid)
+        except (errors.ClientError, errors.BotoCoreError):
+            if never_sent:
+                _forget(table, sid, draft.staged)
+            raise exc from None
         if seen is not None and change.commit_id in seen.commits:
             return  # an earlier send of this very transaction applied it; its reply was lost
-        _forget(table, sid, draft.staged)
+        if answered or never_sent or _cannot_apply(seen, change, draft, table.clock()):
+            _forget(table, sid, draft.staged)
         if error_code(exc) == "TransactionCanceledException":
             reasons = [reason.get("Code", "") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
                 actual = None if seen is None or seen.expired(table.clock()) else seen.version
                 raise SessionConflict(sid, change.expected_version, actual) from None
         raise
-    except errors.BotoCoreError as exc:
-        # No answer after boto3's retries: unless the last try never connected, the transaction
-        # may have applied. Ask the header.
-        never_sent = isinstance(exc, errors.ConnectionError)
-        try:
-            seen = _stored_state(table, sid)
-        except (errors.ClientError, errors.BotoCoreError):
-            decided = never_sent
-        else:
-            if seen is not None and change.commit_id in seen.commits:
-                return
-            # It can never apply once the header moved past the version or generation it expects.
-            moved = seen is not None and (seen.version != change.expected_version or seen.gen != draft.old_gen)
-            decided = never_sent or moved
-        if decided:
-            _forget(table, sid, draft.staged)
-        raise
+
+
+def _cannot_apply(seen: MetaState | None, change: SessionChange, draft: _Draft, now: float) -> bool:
+    """Whether the transaction's condition is false now and stays false, so it can never apply."""
+    if change.expected_version == 0:
+        return seen is not None and not seen.expired(now)  # (until that session expires, much later)
+    return seen is None or seen.version != change.expected_version or seen.gen != draft.old_gen
 
 
 def _stored_state(table: Table, sid: str) -> MetaState | None:

@@ -161,6 +161,8 @@ class DynamoDBStore:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
             await asyncio.wait([future])  # not cancelled by a second cancellation: it ends the wait only
+            if not future.cancelled():
+                future.exception()  # the caller was cancelled: the outcome is learnt by loading
             raise
         except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
             raise translate(exc, action=action, table_name=self._table.name, region=self._region) from exc
