@@ -6,15 +6,22 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import pytest
+from agentkernel_langgraph import LangGraphAdapter
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from langchain_core.messages import AIMessage, BaseMessage
+from langgraph.graph import START, StateGraph
+from langgraph.graph.message import add_messages
 
 from agentkernel._records import pending_change
 from agentkernel.errors import SessionConflict, SessionTooLarge, StoreUnavailable
+from agentkernel.registry import AdapterSet
+from agentkernel.runner import Runner
 from agentkernel.session import Session
 from agentkernel.sessions import Sessions
+from agentkernel.settings import load_settings
 from agentkernel.stores.dynamodb import CommitTooLarge, DynamoDBStore
 from agentkernel.stores.dynamodb._items import META_SK
 from agentkernel.testing import sample_turn
@@ -388,3 +395,41 @@ async def test_the_sweeper_removes_what_interrupted_commits_and_cleanups_left_an
     assert back.get("big") is None
     assert back.namespaces() == ["shared"]
     assert await store.sweep(older_than=3600) == 0
+
+
+class Loop(TypedDict):
+    messages: Annotated[list[BaseMessage], add_messages]
+    steps: int
+
+
+async def test_a_langgraph_run_of_30_super_steps_with_sync_durability_commits_in_one_small_transaction(
+    make_dynamodb: Callable[..., DynamoDBStore],
+) -> None:
+    def step(state: Loop) -> dict[str, int]:
+        return {"steps": state.get("steps", 0) + 1}
+
+    def done(state: Loop) -> dict[str, list[BaseMessage]]:
+        return {"messages": [AIMessage(f"looped {state['steps']}")]}
+
+    builder = StateGraph(Loop)
+    builder.add_node("step", step)
+    builder.add_node("done", done)
+    builder.add_edge(START, "step")
+    builder.add_conditional_edges("step", lambda s: "step" if s["steps"] % 30 else "done")
+    graph = builder.compile().with_config(recursion_limit=100)
+
+    store = make_dynamodb()
+    runner = Runner(store, settings=load_settings(), adapters=AdapterSet([LangGraphAdapter()]))
+    runner.register(graph, name="loop", durability="sync")
+    sizes: list[int] = []
+    store.client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: sizes.append(len(params["TransactItems"])),
+    )
+    session = Session("steps")
+    for run in (1, 2):
+        turn = await runner.run("loop", session, "go")
+        assert turn.output == f"looped {30 * run}"
+    assert len(sizes) == 2 and 1 < min(sizes) and max(sizes) < 100, sizes  # no rewrite was needed
+    back = await Sessions(store).get("steps")
+    assert back.turn_count == 2
