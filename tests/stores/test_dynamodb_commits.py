@@ -430,6 +430,6 @@ async def test_a_langgraph_run_of_30_super_steps_with_sync_durability_commits_in
     for run in (1, 2):
         turn = await runner.run("loop", session, "go")
         assert turn.output == f"looped {30 * run}"
-    assert len(sizes) == 2 and 1 < min(sizes) and max(sizes) < 100, sizes  # no rewrite was needed
+    assert len(sizes) == 2 and min(sizes) > 1 and max(sizes) < 100, sizes  # no rewrite was needed
     back = await Sessions(store).get("steps")
     assert back.turn_count == 2
