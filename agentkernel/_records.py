@@ -91,6 +91,8 @@ class Pending:
     meta_changed: bool = False
     clear_transcript: bool = False
     clear_all: bool = False  # ``clear()`` was called: replayed on a loaded copy, whatever it holds
+    created: dict[str, set[str]] = field(default_factory=dict)
+    """Keys set in this change that the store does not hold: deleting one again drops it entirely."""
 
     def __bool__(self) -> bool:
         return bool(
@@ -113,6 +115,7 @@ class Pending:
             meta_changed=self.meta_changed,
             clear_transcript=self.clear_transcript,
             clear_all=self.clear_all,
+            created={ns: set(v) for ns, v in self.created.items()},
         )
 
 
@@ -210,6 +213,7 @@ def absorb_pending(session: Session, other: Session) -> None:
             session._delete(name, key)
     for name, values in theirs.updated.items():
         for key, raw in values.items():
+            session._note_created(name, key)
             session._state.setdefault(name, {})[key] = other._data(other._state[name], key)
             session._sizes.setdefault(name, {})[key] = other._sizes[name][key]
             session._pending.updated.setdefault(name, {})[key] = raw

@@ -319,23 +319,33 @@ class Session:
         key = _check_key(key)
         data = to_data(value, key=key)
         raw = encode_value(data)
+        self._note_created(namespace, key)
         self._state.setdefault(namespace, {})[key] = data
         self._sizes.setdefault(namespace, {})[key] = len(key) + len(raw)
         self._pending.updated.setdefault(namespace, {})[key] = raw
         self._pending.deleted.get(namespace, set()).discard(key)
+
+    def _note_created(self, namespace: str, key: str) -> None:
+        # A key neither held now nor deleted earlier in this change is not in the store (or its
+        # namespace was cleared in this change): if it is deleted again, nothing need reach the store.
+        pending = self._pending
+        if key not in self._state.get(namespace, {}) and key not in pending.deleted.get(namespace, ()):
+            pending.created.setdefault(namespace, set()).add(key)
 
     def _delete(self, namespace: str, key: str) -> None:
         key = _check_key(key)
         self._state.get(namespace, {}).pop(key, None)
         self._sizes.get(namespace, {}).pop(key, None)
         self._pending.updated.get(namespace, {}).pop(key, None)
-        self._pending.deleted.setdefault(namespace, set()).add(key)
+        if key not in self._pending.created.get(namespace, ()):  # else the store never held it: nothing to do
+            self._pending.deleted.setdefault(namespace, set()).add(key)
 
     def _clear(self, namespace: str) -> None:
         self._state.pop(namespace, None)
         self._sizes.pop(namespace, None)
         self._pending.updated.pop(namespace, None)
         self._pending.deleted.pop(namespace, None)
+        self._pending.created.pop(namespace, None)
         self._pending.cleared.add(namespace)
 
     # ------------------------------------------------------------ import/export

@@ -109,8 +109,10 @@ class Sessions:
         if session.version and not session.has_changes:
             return session
         change = pending_change(session)
-        if self.max_bytes and session.size_bytes > self.max_bytes:
-            raise SessionTooLarge(session.id, session.size_bytes, self.max_bytes)
+        # The cap counts the header too: a name or tags can be as big as any value.
+        size = session.size_bytes + len(change.header)
+        if self.max_bytes and size > self.max_bytes:
+            raise SessionTooLarge(session.id, size, self.max_bytes)
         await self.store.commit(change)
         mark_committed(session, change)
         return session

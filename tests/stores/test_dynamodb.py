@@ -16,7 +16,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 from agentkernel._records import pending_change
-from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionTooLarge, StoreUnavailable
+from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, StoreUnavailable
 from agentkernel.runner import Runner
 from agentkernel.session import Session
 from agentkernel.sessions import Sessions
@@ -24,7 +24,7 @@ from agentkernel.settings import load_settings
 from agentkernel.stores import open_store
 from agentkernel.stores.base import SessionStore
 from agentkernel.stores.dynamodb import DynamoDBOptions, DynamoDBStore, setup
-from agentkernel.stores.dynamodb._client import CommitTooLarge, TableMissing, make_client
+from agentkernel.stores.dynamodb._client import TableMissing, make_client
 from agentkernel.stores.dynamodb._commit import commit_change, run_cleanup
 from agentkernel.stores.dynamodb._items import META_SK
 from agentkernel.testing import ScriptedAgent, StoreContract, StoreMaker, sample_turn
@@ -150,20 +150,6 @@ async def test_overwriting_or_deleting_a_big_value_removes_its_old_chunks(
     assert loaded is not None
     assert loaded.get("a") == random_text(800_000, seed=5)
     assert loaded.get("b") is None
-
-
-async def test_a_commit_over_the_transaction_limit_is_refused_whole(
-    make_dynamodb: Callable[..., DynamoDBStore],
-) -> None:
-    store = make_dynamodb()
-    session = Session("many")
-    for i in range(120):
-        session.set(f"k{i}", i)
-    with pytest.raises(CommitTooLarge, match="100 per transaction") as caught:
-        await save(store, session)
-    assert isinstance(caught.value, SessionTooLarge)
-    assert await Sessions(store).find("many") is None
-    assert items_of(store, "many") == []
 
 
 # ----------------------------------------------------------------- corruption

@@ -31,17 +31,22 @@ class TableMissing(StoreUnavailable, ConfigError):
 
 
 class CommitTooLarge(SessionTooLarge):
-    """One commit writes more items than one DynamoDB transaction may hold. Nothing was written."""
+    """A commit would write a header item over DynamoDB's item limit. Nothing was written.
 
-    def __init__(self, session_id: str, items: int, limit: int) -> None:
+    The header holds the session's name and tags beside the store's bookkeeping, and one DynamoDB
+    item holds 400 KB; everything else of a session is split over as many items as it needs.
+    """
+
+    def __init__(self, session_id: str, size: int, limit: int) -> None:
         self.session_id = session_id
-        self.size = items
+        self.size = size
         self.limit = limit
         # SessionTooLarge's own message is about AK_SESSION__MAX_BYTES; this limit is DynamoDB's.
         Exception.__init__(
             self,
-            f"a commit to session {session_id!r} writes {items} items, over DynamoDB's limit of "
-            f"{limit} per transaction; commit in smaller steps (fewer turns or keys per commit)",
+            f"session {session_id!r} would need a header item of {size} bytes (its name, its tags and "
+            f"the store's bookkeeping), over the {limit} bytes one DynamoDB item may hold; shorten the "
+            "name or use fewer tags",
         )
 
 

@@ -1,14 +1,25 @@
-"""One commit to the DynamoDB table: a single version-checked ``TransactWriteItems``.
+"""One commit to the DynamoDB table: a version-checked ``TransactWriteItems`` that flips the header.
 
-The transaction holds the header (``Put`` with a condition on its version and generation), one
-``Put`` per new turn and per set value, one ``Delete`` per deleted key. Clearing a namespace or
-the transcript only moves an epoch in the header; creating a session over an expired one draws a
-new generation. What those make unreachable, and chunks of overwritten values, is deleted after
-the transaction succeeds (see :class:`Cleanup`), best effort: nothing ever reads it again.
+A commit of up to 99 items is one transaction: the header (``Put`` with a condition on its version
+and generation), one ``Put`` per new turn and per set value, one ``Delete`` per deleted key.
+Clearing a namespace or the transcript only moves an epoch in the header; creating a session over
+an expired one draws a new generation. What those make unreachable, and chunks of overwritten
+values, is deleted after the transaction succeeds (see :class:`Cleanup`), best effort: nothing
+ever reads it again.
 
-Records too big for one item are split into chunk items written *before* the transaction, under
-fresh random names no header refers to yet, so a failed or refused commit leaves nothing a reader
-can see (and they are deleted again at once).
+Everything a reader could see changes in that one transaction. What must exist before it is
+*staged* under names no header refers to yet, so a failed or refused commit leaves nothing a
+reader can see, and is deleted again at once:
+
+* records too big for one item are split into chunk items under a fresh random nonce;
+* a commit of more items than one transaction holds (an import, a huge run) writes the whole
+  session after the change into a fresh generation, in as many batches as it takes; the
+  transaction then only puts the header, pointing at the new generation, and the old generation
+  is purged afterwards.
+
+Each header keeps the ids of the latest commits, so a change whose reply was lost and is sent
+again (by boto3's retries or by a caller) is recognised as applied, also when another commit
+landed in between.
 """
 
 from __future__ import annotations
@@ -18,15 +29,17 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agentkernel.errors import SessionConflict, StoreUnavailable
-from agentkernel.stores.base import SessionChange
+from agentkernel.errors import CorruptSession, SessionConflict, StoreUnavailable
+from agentkernel.stores.base import SessionChange, SessionMeta
 from agentkernel.stores.dynamodb._client import CommitTooLarge, boto_errors, error_code
 from agentkernel.stores.dynamodb._items import (
     META_SK,
+    STAGED_AT,
     Item,
     Packed,
     chunk_sk,
     gen_prefix,
+    item_size,
     namespace_prefix,
     new_gen,
     pack,
@@ -35,15 +48,29 @@ from agentkernel.stores.dynamodb._items import (
     turn_sk,
     value_sk,
 )
-from agentkernel.stores.dynamodb._load import read_state
+from agentkernel.stores.dynamodb._load import Torn, read_body, read_state
 from agentkernel.stores.dynamodb._table import MetaState, Table
 
-__all__ = ["MAX_TRANSACTION_ITEMS", "Cleanup", "CommitPlan", "commit_change", "run_cleanup"]
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "MAX_TRANSACTION_ITEMS",
+    "RECENT_COMMITS",
+    "Cleanup",
+    "CommitPlan",
+    "commit_change",
+    "run_cleanup",
+]
 
 logger = logging.getLogger(__name__)
 
 MAX_TRANSACTION_ITEMS = 100
 """DynamoDB's limit on the actions of one ``TransactWriteItems``."""
+
+MAX_HEADER_BYTES = 390_000
+"""The largest header item written (DynamoDB's item limit is 400 KB, attribute names included)."""
+
+RECENT_COMMITS = 16
+"""How many commit ids the header keeps, to recognise a change sent again after a lost reply."""
 
 _TRANSACTION_BYTES = 3_500_000
 """What the payloads of one transaction may add up to (DynamoDB's limit is 4 MB, keys included)."""
@@ -87,15 +114,29 @@ class Cleanup:
     remove_ttl: bool = False
 
 
+@dataclass(slots=True)
+class _Draft:
+    """A commit being prepared: the header's bookkeeping after it, and what it writes."""
+
+    state: MetaState
+    old_gen: str | None
+    item_ttl: int | None
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    staged: list[Item] = field(default_factory=list)
+
+
 def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Cleanup:
     """Apply ``change`` atomically if the stored version is ``change.expected_version``.
+
+    A change whose id the header lists among the latest commits was applied already (its reply
+    was lost); it is reported as applied and nothing is written.
 
     Returns:
         What to clean up afterwards (see :func:`run_cleanup`).
 
     Raises:
         SessionConflict: the stored version differs, or another transaction was on the session.
-        CommitTooLarge: the change needs more than 100 items in one transaction.
+        CommitTooLarge: the header item (name, tags, bookkeeping) would be over DynamoDB's limit.
         botocore errors: anything else (the store translates them).
     """
     sid = change.session_id
@@ -103,32 +144,13 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
     current = table.get_meta(sid)
     old = read_state(table, sid, current) if current is not None else None
     live = old is not None and not old.expired(now)
+    if live and old is not None and change.commit_id in old.commits:
+        return Cleanup(session_id=sid, gen=old.gen)
     actual = old.version if live and old is not None else None
     if (actual or 0) != change.expected_version:
         raise SessionConflict(sid, change.expected_version, actual)
 
     item_ttl = int(now + plan.ttl + plan.slack) if plan.ttl else None
-    if live and old is not None:
-        state = replace(old, namespace_epochs=dict(old.namespace_epochs), big=dict(old.big))
-    else:
-        state = MetaState(version=0, gen=new_gen(), record="", floor=item_ttl)
-    cleanup = Cleanup(session_id=sid, gen=state.gen)
-    if old is not None and not live:
-        cleanup.prefixes.append(gen_prefix(old.gen))  # an expired earlier life of this id
-    version = change.meta.version
-
-    if change.clear_transcript:
-        if live:
-            cleanup.prefixes.append(turn_prefix(state.gen, state.transcript_epoch))
-        state.transcript_epoch = version
-    for namespace in sorted(change.cleared_namespaces):
-        if live:
-            dead = namespace_prefix(state.gen, namespace, state.epoch(namespace))
-            cleanup.prefixes.append(dead)
-            for sk in [sk for sk in state.big if sk.startswith(dead)]:
-                cleanup.chunks.append(state.big.pop(sk))
-        state.namespace_epochs[namespace] = version
-
     deletes = [
         (namespace, key)
         for namespace, keys in sorted(change.deleted.items())
@@ -140,63 +162,223 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
     ]
     total = 1 + len(deletes) + len(updates) + len(change.turns)
     if total > MAX_TRANSACTION_ITEMS:
-        raise CommitTooLarge(sid, total, MAX_TRANSACTION_ITEMS)
-    inline_max = min(plan.chunk_size, _TRANSACTION_BYTES // total)
-
-    def packed(raw: str) -> Packed:
-        return pack(raw, compress_over=plan.compress_over, inline_max=inline_max, chunk_size=plan.chunk_size)
-
-    actions: list[dict[str, Any]] = []
-    staged: list[Item] = []
-    for namespace, key in deletes:
-        sk = value_sk(state.gen, namespace, state.epoch(namespace), key)
-        actions.append({"Delete": {"TableName": table.name, "Key": table.key(sid, sk)}})
-        if sk in state.big:
-            cleanup.chunks.append(state.big.pop(sk))
-    for namespace, key, raw in updates:
-        epoch = state.epoch(namespace)
-        sk = value_sk(state.gen, namespace, epoch, key)
-        record = packed(raw)
-        head = {"ns": {"S": namespace}, "k": {"S": key}, "e": {"N": str(epoch)}}
-        item = _item(table, sid, sk, record, head, item_ttl, staged, state.gen)
-        actions.append({"Put": {"TableName": table.name, "Item": item}})
-        if sk in state.big:
-            cleanup.chunks.append(state.big.pop(sk))
-        if record.chunks:
-            state.big[sk] = (record.nonce, len(record.chunks))
-    for offset, raw in enumerate(change.turns):
-        sk = turn_sk(state.gen, state.transcript_epoch, change.first_turn_index + offset)
-        item = _item(table, sid, sk, packed(raw), {}, item_ttl, staged, state.gen)
-        actions.append({"Put": {"TableName": table.name, "Item": item}})
-
+        draft, cleanup = _rewrite(table, change, plan, old if live else None, item_ttl)
+    else:
+        draft, cleanup = _in_place(table, change, plan, old if live else None, item_ttl, deletes, updates)
+    if old is not None and not live:
+        cleanup.prefixes.append(gen_prefix(old.gen))  # an expired earlier life of this id
+    state = draft.state
     if plan.ttl and live and (state.floor is None or state.floor < now + plan.ttl + plan.slack / 2):
         cleanup.refresh_ttl = item_ttl  # the oldest items would outlive the session by too little
     elif not plan.ttl and state.floor is not None:
         cleanup.remove_ttl = True
-    actions.append(_header_put(table, change, state, now=now, ttl=plan.ttl, item_ttl=item_ttl))
-
-    if staged:
-        try:
-            table.batch_put(staged)
-        except BaseException:
-            _forget_staged(table, sid, staged)
-            raise
-    errors = boto_errors()
-    try:
-        table.client.transact_write_items(TransactItems=actions, ClientRequestToken=str(uuid.uuid4()))
-    except (errors.ClientError, errors.ConnectionError) as exc:
-        # DynamoDB answered no, or the request never left: the transaction did not apply, so
-        # the staged chunks are garbage. (After a read timeout it may have applied: keep them.)
-        if staged:
-            _forget_staged(table, sid, staged)
-        if error_code(exc) == "TransactionCanceledException":
-            reasons = [reason.get("Code", "") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
-            if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
-                raise SessionConflict(sid, change.expected_version, _actual_version(table, sid)) from None
-        raise
+    state.commits = (*(old.commits if live and old is not None else ())[-(RECENT_COMMITS - 1) :], change.commit_id)
+    draft.actions.append(_header_put(table, change, draft, now=now, ttl=plan.ttl))
+    _write(table, change, draft)
     return cleanup
 
 
+def _in_place(
+    table: Table,
+    change: SessionChange,
+    plan: CommitPlan,
+    old: MetaState | None,
+    item_ttl: int | None,
+    deletes: list[tuple[str, str]],
+    updates: list[tuple[str, str, str]],
+) -> tuple[_Draft, Cleanup]:
+    """A commit that fits one transaction: new items in the current generation and epochs."""
+    sid = change.session_id
+    if old is not None:
+        state = replace(old, namespace_epochs=dict(old.namespace_epochs), big=dict(old.big))
+    else:
+        state = MetaState(version=0, gen=new_gen(), record="", floor=item_ttl)
+    draft = _Draft(state=state, old_gen=old.gen if old is not None else None, item_ttl=item_ttl)
+    cleanup = Cleanup(session_id=sid, gen=state.gen)
+    version = change.meta.version
+
+    if change.clear_transcript:
+        if old is not None:
+            cleanup.prefixes.append(turn_prefix(state.gen, state.transcript_epoch))
+        state.transcript_epoch = version
+    for namespace in sorted(change.cleared_namespaces):
+        if old is not None:
+            dead = namespace_prefix(state.gen, namespace, state.epoch(namespace))
+            cleanup.prefixes.append(dead)
+            for sk in [sk for sk in state.big if sk.startswith(dead)]:
+                cleanup.chunks.append(state.big.pop(sk))
+        state.namespace_epochs[namespace] = version
+
+    total = 1 + len(deletes) + len(updates) + len(change.turns)
+    room = _TRANSACTION_BYTES - item_size(_header_item(table, change, draft, now=0.0, ttl=0.0))
+    inline_max = max(1024, min(plan.chunk_size, room // total))
+    for namespace, key in deletes:
+        sk = value_sk(state.gen, namespace, state.epoch(namespace), key)
+        draft.actions.append({"Delete": {"TableName": table.name, "Key": table.key(sid, sk)}})
+        if sk in state.big:
+            cleanup.chunks.append(state.big.pop(sk))
+    for namespace, key, raw in updates:
+        item = _value_item(table, change, plan, draft, namespace, key, raw, inline_max=inline_max, cleanup=cleanup)
+        draft.actions.append({"Put": {"TableName": table.name, "Item": item}})
+    for offset, raw in enumerate(change.turns):
+        item = _turn_item(table, change, plan, draft, change.first_turn_index + offset, raw, inline_max=inline_max)
+        draft.actions.append({"Put": {"TableName": table.name, "Item": item}})
+    return draft, cleanup
+
+
+def _rewrite(
+    table: Table, change: SessionChange, plan: CommitPlan, old: MetaState | None, item_ttl: int | None
+) -> tuple[_Draft, Cleanup]:
+    """A commit too big for one transaction: the whole session after it, staged in a fresh generation.
+
+    The staged items are invisible until the header (the transaction's only action) points at the
+    new generation; the old generation is purged afterwards.
+    """
+    sid = change.session_id
+    values, turns = _read_all(table, sid, old) if old is not None else ({}, [])
+    for namespace in change.cleared_namespaces:
+        values.pop(namespace, None)
+    if change.clear_transcript:
+        turns = []
+    for namespace, keys in change.deleted.items():
+        for key in keys:
+            values.get(namespace, {}).pop(key, None)
+    for namespace, updated in change.updated.items():
+        values.setdefault(namespace, {}).update(updated)
+    turns.extend(change.turns)
+    if len(turns) != change.meta.turn_count:
+        detail = f"the transcript holds {len(turns)} turns but the header counts {change.meta.turn_count}"
+        raise CorruptSession(sid, detail)
+
+    state = MetaState(version=0, gen=new_gen(), record="", floor=item_ttl)
+    draft = _Draft(state=state, old_gen=old.gen if old is not None else None, item_ttl=item_ttl)
+    cleanup = Cleanup(session_id=sid, gen=state.gen)
+    if old is not None:
+        cleanup.prefixes.append(gen_prefix(old.gen))
+    for namespace in sorted(values):
+        for key, raw in sorted(values[namespace].items()):
+            item = _value_item(
+                table, change, plan, draft, namespace, key, raw, inline_max=plan.chunk_size, cleanup=None
+            )
+            draft.staged.append(item)
+    for index, raw in enumerate(turns):
+        draft.staged.append(_turn_item(table, change, plan, draft, index, raw, inline_max=plan.chunk_size))
+    return draft, cleanup
+
+
+def _read_all(table: Table, sid: str, old: MetaState) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Every value and turn of the stored session (as of ``old``), for a rewrite."""
+    meta = SessionMeta.from_record(old.record, session_id=sid)
+    try:
+        return read_body(table, sid, old, meta, None)
+    except Torn as exc:
+        seen = _stored_state(table, sid)
+        if seen is None or seen.version != old.version or seen.gen != old.gen:
+            raise SessionConflict(sid, old.version, None if seen is None else seen.version) from None
+        raise CorruptSession(sid, str(exc)) from None
+
+
+def _value_item(
+    table: Table,
+    change: SessionChange,
+    plan: CommitPlan,
+    draft: _Draft,
+    namespace: str,
+    key: str,
+    raw: str,
+    *,
+    inline_max: int,
+    cleanup: Cleanup | None,
+) -> Item:
+    state = draft.state
+    epoch = state.epoch(namespace)
+    sk = value_sk(state.gen, namespace, epoch, key)
+    record = pack(raw, compress_over=plan.compress_over, inline_max=inline_max, chunk_size=plan.chunk_size)
+    head = {"ns": {"S": namespace}, "k": {"S": key}, "e": {"N": str(epoch)}}
+    item = _item(table, change.session_id, sk, record, head, draft.item_ttl, draft.staged, state.gen)
+    if sk in state.big:
+        dead = state.big.pop(sk)
+        if cleanup is not None:
+            cleanup.chunks.append(dead)
+    if record.chunks:
+        state.big[sk] = (record.nonce, len(record.chunks))
+    return item
+
+
+def _turn_item(
+    table: Table, change: SessionChange, plan: CommitPlan, draft: _Draft, index: int, raw: str, *, inline_max: int
+) -> Item:
+    state = draft.state
+    sk = turn_sk(state.gen, state.transcript_epoch, index)
+    record = pack(raw, compress_over=plan.compress_over, inline_max=inline_max, chunk_size=plan.chunk_size)
+    return _item(table, change.session_id, sk, record, {}, draft.item_ttl, draft.staged, state.gen)
+
+
+def _write(table: Table, change: SessionChange, draft: _Draft) -> None:
+    """Write the staged items, then the transaction; on failure delete what was staged.
+
+    The outcome is decided before this returns or raises: a transaction DynamoDB refused is
+    checked against the header's recent commit ids (boto3 may have sent it before, and the earlier
+    send may have applied); one without an answer is looked up the same way.
+    """
+    sid = change.session_id
+    if draft.staged:
+        staged_at = {"N": str(int(table.clock()))}  # lets the sweeper tell an abandoned attempt from one in flight
+        for item in draft.staged:
+            item[STAGED_AT] = staged_at
+        try:
+            table.batch_put(draft.staged)
+        except BaseException:
+            _forget(table, sid, draft.staged)
+            raise
+    errors = boto_errors()
+    try:
+        table.client.transact_write_items(TransactItems=draft.actions, ClientRequestToken=str(uuid.uuid4()))
+    except (errors.ClientError, errors.BotoCoreError) as exc:
+        # A ClientError is DynamoDB's answer to the last send, but boto3 may have sent the same
+        # transaction before and lost that reply; a BotoCoreError is no answer at all (unless the
+        # last try never connected). Either way the header says whether it applied.
+        never_sent = isinstance(exc, errors.ConnectionError)
+        answered = isinstance(exc, errors.ClientError)
+        try:
+            seen = _stored_state(table, sid)
+        except (errors.ClientError, errors.BotoCoreError):
+            if never_sent:
+                _forget(table, sid, draft.staged)
+            raise exc from None
+        if seen is not None and change.commit_id in seen.commits:
+            return  # an earlier send of this very transaction applied it; its reply was lost
+        if answered or never_sent or _cannot_apply(seen, change, draft, table.clock()):
+            _forget(table, sid, draft.staged)
+        if error_code(exc) == "TransactionCanceledException":
+            reasons = [reason.get("Code", "") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
+            if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
+                actual = None if seen is None or seen.expired(table.clock()) else seen.version
+                raise SessionConflict(sid, change.expected_version, actual) from None
+        raise
+
+
+def _cannot_apply(seen: MetaState | None, change: SessionChange, draft: _Draft, now: float) -> bool:
+    """Whether the transaction's condition is false now and stays false, so it can never apply."""
+    if change.expected_version == 0:
+        return seen is not None and not seen.expired(now)  # (until that session expires, much later)
+    return seen is None or seen.version != change.expected_version or seen.gen != draft.old_gen
+
+
+def _stored_state(table: Table, sid: str) -> MetaState | None:
+    item = table.get_meta(sid)
+    return None if item is None else read_state(table, sid, item)
+
+
+def _forget(table: Table, sid: str, staged: list[Item]) -> None:
+    """Delete items staged by a commit that did not apply (best effort; nothing refers to them)."""
+    if not staged:
+        return
+    errors = boto_errors()
+    try:
+        table.batch_delete(sid, [item["sk"]["S"] for item in staged])
+    except (errors.ClientError, errors.BotoCoreError, StoreUnavailable) as exc:
+        logger.warning("could not delete %d unused staged items of session %s: %s", len(staged), sid, exc)
 def _item(
     table: Table, sid: str, sk: str, record: Packed, attrs: Item, item_ttl: int | None, staged: list[Item], gen: str
 ) -> Item:
@@ -211,10 +393,8 @@ def _item(
     return item
 
 
-def _header_put(
-    table: Table, change: SessionChange, state: MetaState, *, now: float, ttl: float, item_ttl: int | None
-) -> dict[str, Any]:
-    meta = change.meta
+def _header_item(table: Table, change: SessionChange, draft: _Draft, *, now: float, ttl: float) -> Item:
+    meta, state = change.meta, draft.state
     item: Item = {
         **table.key(meta.id, META_SK),
         "rec": {"S": change.header},
@@ -223,14 +403,25 @@ def _header_put(
         "tep": {"N": str(state.transcript_epoch)},
         "nse": {"M": {ns: {"N": str(epoch)} for ns, epoch in state.namespace_epochs.items()}},
         "big": {"M": {sk: {"S": f"{nonce}:{count}"} for sk, (nonce, count) in state.big.items()}},
+        "cids": {"S": " ".join(state.commits or (change.commit_id,))},
         "uid": {"S": meta.user_id},
-        "upd": {"N": repr(meta.updated_at)},
+        # The index's sort key is the store's own commit time, so that ``exp`` is exactly ``upd + ttl``
+        # and listing can skip expired sessions by a key condition.
+        "upd": {"N": repr(now)},
     }
-    if ttl and item_ttl is not None:
+    if ttl and draft.item_ttl is not None:
         item["exp"] = {"N": repr(now + ttl)}
-        item["ttl"] = {"N": str(item_ttl)}
+        item["ttl"] = {"N": str(draft.item_ttl)}
     if state.floor is not None:
         item["floor"] = {"N": str(state.floor)}
+    return item
+
+
+def _header_put(table: Table, change: SessionChange, draft: _Draft, *, now: float, ttl: float) -> dict[str, Any]:
+    item = _header_item(table, change, draft, now=now, ttl=ttl)
+    size = item_size(item)
+    if size > MAX_HEADER_BYTES:
+        raise CommitTooLarge(change.session_id, size, MAX_HEADER_BYTES)
     names = {"#exp": "exp"}
     values: dict[str, Any] = {":now": {"N": repr(now)}}
     if change.expected_version == 0:
@@ -238,7 +429,7 @@ def _header_put(
     else:
         condition = "#ver = :ver AND #gen = :gen AND (attribute_not_exists(#exp) OR #exp > :now)"
         names.update({"#ver": "ver", "#gen": "gen"})
-        values.update({":ver": {"N": str(change.expected_version)}, ":gen": {"S": state.gen}})
+        values.update({":ver": {"N": str(change.expected_version)}, ":gen": {"S": draft.old_gen or ""}})
     return {
         "Put": {
             "TableName": table.name,
@@ -248,22 +439,6 @@ def _header_put(
             "ExpressionAttributeValues": values,
         }
     }
-
-
-def _actual_version(table: Table, sid: str) -> int | None:
-    item = table.get_meta(sid)
-    if item is None:
-        return None
-    state = read_state(table, sid, item)
-    return None if state.expired(table.clock()) else state.version
-
-
-def _forget_staged(table: Table, sid: str, staged: list[Item]) -> None:
-    errors = boto_errors()
-    try:
-        table.batch_delete(sid, [item["sk"]["S"] for item in staged])
-    except (errors.ClientError, errors.BotoCoreError, StoreUnavailable) as exc:
-        logger.warning("could not delete %d unused chunk items of session %s: %s", len(staged), sid, exc)
 
 
 def run_cleanup(table: Table, cleanup: Cleanup) -> None:

@@ -17,6 +17,7 @@ character) and kept whole in the ``k`` attribute.
 A record's bytes are stored in ``d`` (binary), zlib-compressed when that helps (``z``). A record
 that does not fit in one item is split into chunk items written before the commit under a fresh
 ``nonce``; the head item then holds ``n`` (chunk count) and ``cn`` (the nonce) instead of ``d``.
+Items written before their commit's transaction (staged) carry ``at``, when they were staged.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ from agentkernel.errors import CorruptSession
 __all__ = [
     "LEASE_SK",
     "META_SK",
+    "STAGED_AT",
     "Item",
     "Packed",
     "chunk_count",
     "chunk_prefix",
     "chunk_sk",
     "gen_prefix",
+    "item_size",
     "namespace_prefix",
     "new_gen",
     "new_nonce",
@@ -56,6 +59,9 @@ Item = dict[str, Any]
 
 META_SK = "meta"
 LEASE_SK = "lease"
+
+STAGED_AT = "at"
+"""Attribute of items written before their commit's transaction: when (Unix seconds) they were staged."""
 
 
 def new_gen() -> str:
@@ -186,3 +192,21 @@ def unpack(item: Mapping[str, Any], chunks: Iterable[bytes], *, session_id: str,
         return data.decode("utf-8")
     except (zlib.error, UnicodeDecodeError) as exc:
         raise CorruptSession(session_id, f"{what} item cannot be decoded: {exc}") from None
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB counts it against its 400 KB limit (names plus values), roughly."""
+    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return len(str(data).encode("utf-8"))
+    if kind in ("N", "B"):
+        return len(data)
+    if kind == "M":
+        return 3 + sum(len(k.encode("utf-8")) + _value_size(v) + 1 for k, v in data.items())
+    if kind == "L":
+        return 3 + sum(_value_size(v) + 1 for v in data)
+    return 1

@@ -14,12 +14,12 @@ from agentkernel.stores.base import SessionMeta, StoredSession
 from agentkernel.stores.dynamodb._items import Item, chunk_count, chunk_prefix, turn_sk, unpack, value_prefix
 from agentkernel.stores.dynamodb._table import MetaState, Table
 
-__all__ = ["load_session", "read_state"]
+__all__ = ["Torn", "load_session", "read_body", "read_state"]
 
 _ATTEMPTS = 5
 
 
-class _Torn(Exception):
+class Torn(Exception):
     """An item the header refers to is missing: a commit moved on, or the session is damaged."""
 
 
@@ -41,10 +41,10 @@ def load_session(table: Table, session_id: str, *, last_turns: int | None) -> St
         if state.expired(table.clock()):
             return None
         meta = SessionMeta.from_record(state.record, session_id=session_id)
-        torn: _Torn | None = None
+        torn: Torn | None = None
         try:
-            values, turns = _read_body(table, session_id, state, meta, last_turns)
-        except _Torn as exc:
+            values, turns = read_body(table, session_id, state, meta, last_turns)
+        except Torn as exc:
             torn = exc
         check = table.get_meta(session_id, projection=("ver", "gen"))
         if check is None or check["ver"]["N"] != str(state.version) or check["gen"]["S"] != state.gen:
@@ -57,9 +57,15 @@ def load_session(table: Table, session_id: str, *, last_turns: int | None) -> St
     )
 
 
-def _read_body(
+def read_body(
     table: Table, session_id: str, state: MetaState, meta: SessionMeta, last_turns: int | None
 ) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """The values and the newest ``last_turns`` turns (``None``: all) of the header ``state``.
+
+    Raises:
+        Torn: an item the header refers to is missing.
+        CorruptSession: an item is unreadable.
+    """
     values: dict[str, dict[str, str]] = {}
     for item in table.query(session_id, prefix=value_prefix(state.gen)):
         try:
@@ -79,7 +85,7 @@ def _read_body(
         bounds = (turn_sk(state.gen, epoch, first), turn_sk(state.gen, epoch, total - 1))
         items = list(table.query(session_id, between=bounds, newest_first=True, limit=total - first))
         if len(items) != total - first:
-            raise _Torn(f"the transcript should hold turns {first}-{total - 1} but {len(items)} were found")
+            raise Torn(f"the transcript should hold turns {first}-{total - 1} but {len(items)} were found")
         for item in reversed(items):
             turns.append(unpack(item, _chunks(table, session_id, state, item), session_id=session_id, what="turn"))
     return values, turns
@@ -92,5 +98,5 @@ def _chunks(table: Table, session_id: str, state: MetaState, item: Item) -> list
     nonce = item.get("cn", {}).get("S", "")
     chunks = [bytes(c["d"]["B"]) for c in table.query(session_id, prefix=chunk_prefix(state.gen, nonce))]
     if len(chunks) != count:
-        raise _Torn(f"item {item['sk']['S']} has {len(chunks)} of its {count} chunks")
+        raise Torn(f"item {item['sk']['S']} has {len(chunks)} of its {count} chunks")
     return chunks

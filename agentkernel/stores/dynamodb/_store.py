@@ -2,7 +2,8 @@
 
 One table holds every session; the item layout is in :mod:`agentkernel.stores.dynamodb._items` and
 docs/stores.md. Reads are strongly consistent (listing, which uses a global secondary index, is
-not). A commit is one ``TransactWriteItems`` guarded by the header's version. boto3 is blocking, so
+not). A commit ends in one ``TransactWriteItems`` guarded by the header's version (what it needs
+first is staged where readers cannot see it, see :mod:`._commit`). boto3 is blocking, so
 every call runs on the store's own small thread pool, never on the event loop.
 
 The table is made once by :meth:`DynamoDBStore.setup` (or ``agentkernel store setup``); nothing is
@@ -31,6 +32,7 @@ from agentkernel.stores.dynamodb._items import LEASE_SK, META_SK, gen_prefix
 from agentkernel.stores.dynamodb._load import load_session, read_state
 from agentkernel.stores.dynamodb._options import DynamoDBOptions
 from agentkernel.stores.dynamodb._setup import USER_INDEX, setup_table
+from agentkernel.stores.dynamodb._sweep import sweep
 from agentkernel.stores.dynamodb._table import Table
 
 __all__ = ["DynamoDBOptions", "DynamoDBStore", "setup"]
@@ -133,13 +135,37 @@ class DynamoDBStore:
     async def commit(self, change: SessionChange) -> None:
         """See :meth:`SessionStore.commit`.
 
+        A commit of any number of items succeeds (see docs/stores.md); readers see it whole or not
+        at all. A change sent again after its reply was lost is recognised and reported as applied.
+
+        Cancelling the caller does not cut a commit short: boto3 calls cannot be interrupted, so
+        the cancellation waits until the commit (and the deletion of whatever it staged, if it did
+        not apply) has ended, then propagates. The change was then applied whole or not at all;
+        load the session to learn which.
+
         Raises:
             SessionConflict: the stored version differs; nothing was written.
-            CommitTooLarge: more than 100 items in one commit (a ``SessionTooLarge``).
+            CommitTooLarge: the header (name, tags) would be over DynamoDB's item limit (a ``SessionTooLarge``).
             StoreUnavailable: DynamoDB failed; the change was applied whole or not at all.
         """
-        cleanup = await self._run("commit a change", commit_change, self._table, change, self._plan)
-        await asyncio.get_running_loop().run_in_executor(self._executor, run_cleanup, self._table, cleanup)
+        await self._run_to_end("commit a change", self._commit, change)
+
+    def _commit(self, change: SessionChange) -> None:
+        run_cleanup(self._table, commit_change(self._table, change, self._plan))
+
+    async def _run_to_end(self, action: str, fn: Callable[..., T], *args: Any) -> T:
+        """Like :meth:`_run`, but a cancellation waits for the call to end before it propagates."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            await asyncio.wait([future])  # not cancelled by a second cancellation: it ends the wait only
+            if not future.cancelled():
+                future.exception()  # the caller was cancelled: the outcome is learnt by loading
+            raise
+        except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
+            raise translate(exc, action=action, table_name=self._table.name, region=self._region) from exc
 
     async def delete(self, session_id: str) -> bool:
         """See :meth:`SessionStore.delete`. The header goes first (atomic); the rest follows."""
@@ -164,22 +190,46 @@ class DynamoDBStore:
             logger.warning("deleted session %s, but not all of its items yet: %s", session_id, exc)
         return not state.expired(table.clock())
 
+    async def sweep(self, *, older_than: float = 3600) -> int:
+        """Delete data items no session can reach any more; returns how many. Safe while in use.
+
+        Commits clean up after themselves, but a process killed mid-commit, a commit whose outcome
+        stayed unknown or a cleanup cut off by an outage leaves unreachable items, which nothing
+        else removes when the store has no TTL. This scans the whole table once (run it from a
+        scheduled job, e.g. daily). Items a commit staged are left alone for ``older_than``
+        seconds, since that commit may still be in flight.
+
+        Raises:
+            StoreUnavailable: DynamoDB failed; run it again.
+        """
+        return await self._run("sweep unreachable items", functools.partial(sweep, older_than=older_than), self._table)
+
     async def list_sessions(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> SessionPage:
         """See :meth:`SessionStore.list_sessions`.
 
         Reads the ``by-user`` index, which DynamoDB updates shortly after a commit (eventually
-        consistent): a session committed a moment ago may be missing or in its old place.
+        consistent): a session committed a moment ago may be missing or in its old place. With a
+        TTL, the index's sort key (the commit time) is bounded to the last TTL seconds, so expired
+        sessions are skipped by DynamoDB and cost nothing to list.
         """
         after = decode_cursor(cursor)
         return await self._run("list sessions", self._list, user_id, limit, after)
 
     def _list(self, user_id: str, limit: int, after: tuple[float, str] | None) -> SessionPage:
         table = self._table
+        now = table.clock()
+        values: dict[str, Any] = {":uid": {"S": user_id}}
+        condition = "uid = :uid"
+        if self._ttl:
+            # ``exp = upd + ttl``: a session is live while ``upd > now - ttl``. The bound is a hair
+            # wide so that rounding never hides a live session; ``exp`` decides exactly below.
+            condition += " AND upd > :since"
+            values[":since"] = {"N": repr(now - self._ttl - 1)}
         kwargs: dict[str, Any] = {
             "TableName": table.name,
             "IndexName": USER_INDEX,
-            "KeyConditionExpression": "uid = :uid",
-            "ExpressionAttributeValues": {":uid": {"S": user_id}},
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
             "ScanIndexForward": False,
         }
         if after is not None:
@@ -188,8 +238,7 @@ class DynamoDBStore:
                 "upd": {"N": repr(after[0])},
                 **table.key(after[1], META_SK),
             }
-        found: list[SessionMeta] = []
-        now = table.clock()
+        found: list[tuple[float, SessionMeta]] = []
         while len(found) <= limit:
             kwargs["Limit"] = limit + 1 - len(found)
             page = table.client.query(**kwargs)
@@ -198,15 +247,18 @@ class DynamoDBStore:
                     continue
                 session_id = item["pk"]["S"]
                 try:
-                    found.append(SessionMeta.from_record(item.get("rec", {}).get("S", ""), session_id=session_id))
+                    meta = SessionMeta.from_record(item.get("rec", {}).get("S", ""), session_id=session_id)
                 except CorruptSession as exc:
                     logger.warning("listing skips session %s: %s", session_id, exc)
+                    continue
+                found.append((float(item["upd"]["N"]), meta))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         shown = found[:limit]
         more = len(found) > limit and bool(shown)
-        return SessionPage(shown, encode_cursor(shown[-1].updated_at, shown[-1].id) if more else None)
+        cursor = encode_cursor(shown[-1][0], shown[-1][1].id) if more else None
+        return SessionPage([meta for _, meta in shown], cursor)
 
     # ----------------------------------------------------------------- leases
     async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:

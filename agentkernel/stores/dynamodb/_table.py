@@ -35,6 +35,7 @@ class MetaState:
         big: Chunked values: head sort key -> (chunk nonce, chunk count).
         expires_at: Unix time the session expires (``None``: never).
         floor: The earliest ``ttl`` any live item of this generation carries (``None``: no TTL).
+        commits: Ids of the latest commits (oldest first), so a change sent again is recognised.
     """
 
     version: int
@@ -45,6 +46,7 @@ class MetaState:
     big: dict[str, tuple[str, int]] = field(default_factory=dict)
     expires_at: float | None = None
     floor: int | None = None
+    commits: tuple[str, ...] = ()
 
     @classmethod
     def from_item(cls, item: Item) -> MetaState:
@@ -62,6 +64,7 @@ class MetaState:
             big=big,
             expires_at=float(item["exp"]["N"]) if "exp" in item else None,
             floor=int(item["floor"]["N"]) if "floor" in item else None,
+            commits=tuple(item.get("cids", {}).get("S", "").split()),
         )
 
     def expired(self, now: float) -> bool:
