@@ -15,6 +15,7 @@ lose a turn.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -119,23 +120,41 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
     token = secrets.token_hex(16)
     deadline = time.monotonic() + wait
     delay = 0.005
-    while True:
-        started = time.monotonic()
-        try:
-            acquired = await store.acquire_lease(session_id, token, ttl)
-        except StoreUnavailable:
-            # The store may have granted the lease before failing to say so: give it back (one
-            # best-effort try) rather than leave the session locked for the whole ttl.
-            with contextlib.suppress(StoreUnavailable):
-                await asyncio.shield(store.release_lease(session_id, token))
-            raise
-        if acquired:
-            break
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise SessionBusy(session_id, retry_after=await _retry_after(store, session_id))
-        await asyncio.sleep(min(delay * random.uniform(0.5, 1.5), remaining))
-        delay = min(delay * 2, 0.25)
+    line: collections.deque[_Place] = _lines.setdefault((id(store), session_id), collections.deque())
+    place: _Place | None = None  # our place in this process's line for the session
+    try:
+        while True:
+            started = time.monotonic()
+            if place is None or line[0] is place:  # first come, first served within this process
+                try:
+                    acquired = await store.acquire_lease(session_id, token, ttl)
+                except StoreUnavailable:
+                    # The store may have granted the lease before failing to say so: give it back
+                    # (one best-effort try) rather than leave the session locked for the whole ttl.
+                    with contextlib.suppress(StoreUnavailable):
+                        await asyncio.shield(store.release_lease(session_id, token))
+                    raise
+                if acquired:
+                    break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SessionBusy(session_id, retry_after=await _retry_after(store, session_id))
+            if place is None:
+                place = _Place()
+                line.append(place)
+            # A release in this process hands the lease on at once; a holder elsewhere is polled for.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(place.event.wait(), timeout=min(delay * random.uniform(0.5, 1.5), remaining))
+            place.event.clear()
+            delay = min(delay * 2, 0.25)
+    finally:
+        if place is not None:
+            head = bool(line) and line[0] is place
+            line.remove(place)
+            if head and line:  # we leave the front: the next in line may try now
+                line[0].set()
+        if not line:
+            _lines.pop((id(store), session_id), None)
     lease = Lease(session_id, token, ttl)
     lease._renewed(started)
     stop = asyncio.Event()
@@ -192,10 +211,42 @@ async def _keep_renewed(store: SessionStore, lease: Lease, stop: asyncio.Event) 
         interval = lease.ttl / 3
 
 
+class _Place:
+    """A run's place in line: woken (from any thread) when the lease is handed on to it."""
+
+    __slots__ = ("event", "loop")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.event = asyncio.Event()
+
+    def set(self) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.event.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting
+                self.loop.call_soon_threadsafe(self.event.set)
+
+
+_lines: dict[tuple[int, str], collections.deque[_Place]] = {}
+"""Runs of this process waiting for a session's lease, by store and session, in arrival order."""
+
+
+def _hand_on(store: SessionStore, session_id: str) -> None:
+    line = _lines.get((id(store), session_id))
+    if line:
+        line[0].set()
+
+
 async def _release(store: SessionStore, lease: Lease) -> None:
     for attempt, pause in enumerate((*_RELEASE_DELAYS, None), start=1):
         try:
             await store.release_lease(lease.session_id, lease.token)
+            _hand_on(store, lease.session_id)
             return
         except StoreUnavailable as exc:
             if pause is None:  # it expires by itself; the run's outcome stands

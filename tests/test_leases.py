@@ -209,3 +209,29 @@ async def test_a_busy_refusal_says_when_the_holders_lease_really_ends() -> None:
     with pytest.raises(SessionBusy) as refused:
         await make_runner(store, busy="reject").run(ScriptedAgent(), "held", "hi")
     assert 40 < refused.value.retry_after <= 42
+
+
+async def test_queued_runs_on_one_session_are_served_in_arrival_order() -> None:
+    store = InMemoryStore()
+    runner = make_runner(store, busy="wait", busy_timeout=30)
+    await runner.run(ScriptedAgent(), "queue", "first")
+    runs = []
+    for i in range(20):
+        runs.append(asyncio.create_task(runner.run(ScriptedAgent(delay=0.02), "queue", f"prompt {i}")))
+        await asyncio.sleep(0.002)  # a clear arrival order
+    await asyncio.gather(*runs)
+    session = await runner.sessions.get("queue")
+    assert [turn.prompt for turn in session.turns][1:] == [f"prompt {i}" for i in range(20)]
+
+
+async def test_a_release_hands_the_lease_to_the_next_run_without_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import agentkernel.leases as leases
+
+    store = InMemoryStore()
+    runner = make_runner(store, busy="wait", busy_timeout=30)
+    monkeypatch.setattr(leases.random, "uniform", lambda low, high: 1000.0)  # polls 5 s apart and more
+    first = asyncio.create_task(runner.run(ScriptedAgent(delay=0.1), "handoff", "one"))
+    await asyncio.sleep(0.02)
+    second = asyncio.create_task(runner.run(ScriptedAgent(), "handoff", "two"))
+    async with asyncio.timeout(3):  # far less than one poll: only a hand-over on release gets here
+        await asyncio.gather(first, second)
