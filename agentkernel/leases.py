@@ -120,12 +120,15 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
     token = secrets.token_hex(16)
     deadline = time.monotonic() + wait
     delay = 0.005
-    line: collections.deque[_Place] = _lines.setdefault((id(store), session_id), collections.deque())
+    key = (id(store), session_id)
     place: _Place | None = None  # our place in this process's line for the session
     try:
         while True:
             started = time.monotonic()
-            if place is None or line[0] is place:  # first come, first served within this process
+            line = _lines.get(key)
+            if (place is None and line) or (place is not None and line and line[0] is not place):
+                acquired = False  # others of this process came first: first come, first served
+            else:
                 try:
                     acquired = await store.acquire_lease(session_id, token, ttl)
                 except StoreUnavailable:
@@ -134,27 +137,28 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
                     with contextlib.suppress(StoreUnavailable):
                         await asyncio.shield(store.release_lease(session_id, token))
                     raise
-                if acquired:
-                    break
+            if acquired:
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise SessionBusy(session_id, retry_after=await _retry_after(store, session_id))
             if place is None:
                 place = _Place()
-                line.append(place)
+                _lines.setdefault(key, collections.deque()).append(place)
             # A release in this process hands the lease on at once; a holder elsewhere is polled for.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(place.event.wait(), timeout=min(delay * random.uniform(0.5, 1.5), remaining))
             place.event.clear()
             delay = min(delay * 2, 0.25)
     finally:
-        if place is not None:
-            head = bool(line) and line[0] is place
+        line = _lines.get(key)
+        if place is not None and line is not None:
+            head = line[0] is place
             line.remove(place)
-            if head and line:  # we leave the front: the next in line may try now
+            if not line:
+                del _lines[key]
+            elif head:  # we leave the front: the next in line may try now
                 line[0].set()
-        if not line:
-            _lines.pop((id(store), session_id), None)
     lease = Lease(session_id, token, ttl)
     lease._renewed(started)
     stop = asyncio.Event()

@@ -211,8 +211,21 @@ async def test_a_busy_refusal_says_when_the_holders_lease_really_ends() -> None:
     assert 40 < refused.value.retry_after <= 42
 
 
-async def test_queued_runs_on_one_session_are_served_in_arrival_order() -> None:
-    store = InMemoryStore()
+class NetworkLikeStore(InMemoryStore):
+    """Lease calls suspend, as a networked store's do, so other runs interleave with them."""
+
+    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+        await asyncio.sleep(0.001)
+        return await super().acquire_lease(session_id, token, ttl)
+
+    async def release_lease(self, session_id: str, token: str) -> bool:
+        await asyncio.sleep(0.001)
+        return await super().release_lease(session_id, token)
+
+
+@pytest.mark.parametrize("store_class", [InMemoryStore, NetworkLikeStore])
+async def test_queued_runs_on_one_session_are_served_in_arrival_order(store_class: type[InMemoryStore]) -> None:
+    store = store_class()
     runner = make_runner(store, busy="wait", busy_timeout=30)
     await runner.run(ScriptedAgent(), "queue", "first")
     runs = []
@@ -224,14 +237,15 @@ async def test_queued_runs_on_one_session_are_served_in_arrival_order() -> None:
     assert [turn.prompt for turn in session.turns][1:] == [f"prompt {i}" for i in range(20)]
 
 
-async def test_a_release_hands_the_lease_to_the_next_run_without_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("store_class", [InMemoryStore, NetworkLikeStore])
+async def test_a_release_hands_the_lease_to_the_next_run_without_polling(
+    monkeypatch: pytest.MonkeyPatch, store_class: type[InMemoryStore]
+) -> None:
     import agentkernel.leases as leases
 
-    store = InMemoryStore()
+    store = store_class()
     runner = make_runner(store, busy="wait", busy_timeout=30)
     monkeypatch.setattr(leases.random, "uniform", lambda low, high: 1000.0)  # polls 5 s apart and more
-    first = asyncio.create_task(runner.run(ScriptedAgent(delay=0.1), "handoff", "one"))
-    await asyncio.sleep(0.02)
-    second = asyncio.create_task(runner.run(ScriptedAgent(), "handoff", "two"))
-    async with asyncio.timeout(3):  # far less than one poll: only a hand-over on release gets here
-        await asyncio.gather(first, second)
+    runs = [asyncio.create_task(runner.run(ScriptedAgent(delay=0.05), "handoff", f"run {i}")) for i in range(4)]
+    async with asyncio.timeout(3):  # far less than one poll: only hand-overs on release get here
+        await asyncio.gather(*runs)
