@@ -1,0 +1,215 @@
+"""Where one more OpenAI Agents SDK turn spends its time, at 10 to 10,000 prior turns, in memory.
+
+A session is seeded with N prior turns (transcript and the SDK's conversation items, as real runs
+write them), then ``Runner.run`` takes one more turn with an offline scripted model, a few times.
+The same agent also runs bare (the SDK with a plain list as its session, same items), so the
+difference is the kernel's cost. Garbage collections during the measured turns are counted with
+``gc.callbacks``; ``--profile`` prints the top functions of one turn at the largest history.
+
+Run:
+    .venv/bin/python bench/turn_profile.py
+    .venv/bin/python bench/turn_profile.py --history 1000,10000 --repeats 5 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import io
+import os
+import pstats
+import statistics
+import sys
+import time
+from typing import Any
+
+from agentkernel import InMemoryStore, Runner, Session, SessionStore
+from agentkernel._records import mark_committed, pending_change
+from agentkernel.history import cursor_key
+from agentkernel.settings import load_settings
+from agentkernel.transcript import Message, Step, Turn, Usage
+from agentkernel_openai_agents.memory import NamespaceSession
+
+AGENT = "bench"
+BATCH = 200
+
+
+def reply(texts: list[str]) -> str:
+    return f"answer {len(texts)}: sunny, 24 degrees, light wind from the north-west"
+
+
+def seeded_items(i: int) -> list[dict[str, Any]]:
+    """The SDK items one turn leaves: the user's message and the model's answer."""
+    return [
+        {"role": "user", "content": f"question number {i} about the weather in Lisbon"},
+        {
+            "id": f"msg_{i:032x}",
+            "content": [{"annotations": [], "text": reply([""] * i), "type": "output_text", "logprobs": []}],
+            "role": "assistant",
+            "status": "completed",
+            "type": "message",
+        },
+    ]
+
+
+def seeded_turn(i: int) -> Turn:
+    now = time.time()
+    return Turn(
+        agent=AGENT,
+        framework="openai_agents",
+        input=[Message(role="user", content=f"question number {i} about the weather in Lisbon")],
+        output=reply([""] * i),
+        steps=[
+            Step(
+                kind="model_call",
+                name="function-model",
+                agent=AGENT,
+                result=reply([""] * i),
+                started_at=now,
+                ended_at=now,
+                usage=Usage(input_tokens=9, output_tokens=9, total_tokens=18, requests=1),
+            )
+        ],
+        started_at=now,
+        ended_at=now,
+        usage=Usage(input_tokens=9, output_tokens=9, total_tokens=18, requests=1),
+        metadata={"last_agent": AGENT},
+    )
+
+
+async def seed(store: SessionStore, session_id: str, turns: int) -> list[dict[str, Any]]:
+    """Store ``turns`` prior turns in ``session_id``; return the SDK items, for the bare run."""
+    session = Session(session_id)
+    state = session.namespace("openai_agents")
+    memory = NamespaceSession(state, session_id, agent=AGENT)
+    items: list[dict[str, Any]] = []
+    for i in range(turns):
+        session.append_turn(seeded_turn(i))
+        new = seeded_items(i)
+        items.extend(new)
+        await memory.add_items(new)  # type: ignore[arg-type]
+        if (i + 1) % BATCH == 0 or i + 1 == turns:
+            state[cursor_key(AGENT)] = i + 1
+            change = pending_change(session)
+            await store.commit(change)
+            mark_committed(session, change)
+    return items
+
+
+class ListSession:
+    """The bare SDK's session: a plain list of items."""
+
+    def __init__(self, session_id: str, items: list[dict[str, Any]]) -> None:
+        self.session_id = session_id
+        self.session_settings = None
+        self.items = list(items)
+
+    async def get_items(self, limit: int | None = None) -> list[Any]:
+        return list(self.items if limit is None else self.items[-limit:])
+
+    async def add_items(self, items: list[Any]) -> None:
+        self.items.extend(items)
+
+    async def pop_item(self) -> Any:
+        return self.items.pop() if self.items else None
+
+    async def clear_session(self) -> None:
+        self.items.clear()
+
+
+class GCWatch:
+    """Counts collections per generation and the time the full ones take."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.full_ms: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.counts[info["generation"]] += 1
+        if info["generation"] == 2:
+            self.full_ms.append((time.perf_counter() - self._started) * 1e3)
+
+    def __enter__(self) -> GCWatch:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+async def measure(history: int, repeats: int, profile: bool) -> dict[str, Any]:
+    from agents import Agent, RunConfig
+    from agents import Runner as SDKRunner
+    from agentkernel_openai_agents.testing import FunctionModel
+
+    agent = Agent(name=AGENT, model=FunctionModel(reply))
+    store = InMemoryStore()
+    items = await seed(store, "s", history)
+    runner = Runner(store, settings=load_settings())
+    bare_session = ListSession("bare", items)
+    config = RunConfig(tracing_disabled=True)
+    kernel_ms, bare_ms = [], []
+    gc.collect()
+    with GCWatch() as watch:
+        for r in range(repeats):
+            started = time.perf_counter()
+            await SDKRunner.run(agent, f"one more question {r}", session=bare_session, run_config=config)
+            bare_ms.append((time.perf_counter() - started) * 1e3)
+            started = time.perf_counter()
+            await runner.run(agent, "s", f"one more question {r}")
+            kernel_ms.append((time.perf_counter() - started) * 1e3)
+    result: dict[str, Any] = {
+        "history": history,
+        "bare": statistics.median(bare_ms),
+        "kernel": statistics.median(kernel_ms),
+        "kernel_p90": sorted(kernel_ms)[int(0.9 * (len(kernel_ms) - 1))],
+        "gc": watch.counts,
+        "full_gc_ms": max(watch.full_ms, default=0.0),
+    }
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await runner.run(agent, "s", "profiled question")
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        result["profile"] = out.getvalue()
+    await runner.aclose()
+    return result
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--history", default="10,100,1000,10000")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="profile one turn at the largest history")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.history.split(",")]
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
+        f"in-memory store; median of {args.repeats} turns, wall ms"
+    )
+    print(f"{'prior turns':>12}{'bare SDK':>10}{'kernel':>10}{'p90':>8}{'overhead':>10}  gc gen0/1/2  max full gc ms")
+    profiles = []
+    for n in sizes:
+        row = await measure(n, args.repeats, args.profile and n == sizes[-1])
+        gen = "/".join(str(c) for c in row["gc"])
+        print(
+            f"{n:>12}{row['bare']:>10.2f}{row['kernel']:>10.2f}{row['kernel_p90']:>8.2f}"
+            f"{row['kernel'] - row['bare']:>10.2f}  {gen:>11}  {row['full_gc_ms']:>13.1f}"
+        )
+        if "profile" in row:
+            profiles.append(row["profile"])
+    for text in profiles:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
