@@ -2,8 +2,9 @@
 
 A session is seeded with N prior turns (transcript and the SDK's conversation items, as real runs
 write them), then ``Runner.run`` takes one more turn with an offline scripted model, a few times.
-The same agent also runs bare (the SDK with a plain list as its session, same items), so the
-difference is the kernel's cost. Garbage collections during the measured turns are counted with
+The same agent also runs bare (the SDK with its own in-memory ``SQLiteSession`` holding the same
+items), so the difference is the kernel's cost. Times are CPU time of this process (the machine
+is shared). Garbage collections during the measured turns are counted with
 ``gc.callbacks``; ``--profile`` prints the top functions of one turn at the largest history.
 
 Run:
@@ -98,27 +99,6 @@ async def seed(store: SessionStore, session_id: str, turns: int) -> list[dict[st
     return items
 
 
-class ListSession:
-    """The bare SDK's session: a plain list of items."""
-
-    def __init__(self, session_id: str, items: list[dict[str, Any]]) -> None:
-        self.session_id = session_id
-        self.session_settings = None
-        self.items = list(items)
-
-    async def get_items(self, limit: int | None = None) -> list[Any]:
-        return list(self.items if limit is None else self.items[-limit:])
-
-    async def add_items(self, items: list[Any]) -> None:
-        self.items.extend(items)
-
-    async def pop_item(self) -> Any:
-        return self.items.pop() if self.items else None
-
-    async def clear_session(self) -> None:
-        self.items.clear()
-
-
 class GCWatch:
     """Counts collections per generation and the time the full ones take."""
 
@@ -144,7 +124,7 @@ class GCWatch:
 
 
 async def measure(history: int, repeats: int, profile: bool) -> dict[str, Any]:
-    from agents import Agent, RunConfig
+    from agents import Agent, RunConfig, SQLiteSession
     from agents import Runner as SDKRunner
     from agentkernel_openai_agents.testing import FunctionModel
 
@@ -152,18 +132,20 @@ async def measure(history: int, repeats: int, profile: bool) -> dict[str, Any]:
     store = InMemoryStore()
     items = await seed(store, "s", history)
     runner = Runner(store, settings=load_settings())
-    bare_session = ListSession("bare", items)
+    bare_session = SQLiteSession("bare")  # the SDK's own in-memory session
+    await bare_session.add_items(items)  # type: ignore[arg-type]
+    del items
     config = RunConfig(tracing_disabled=True)
     kernel_ms, bare_ms = [], []
     gc.collect()
     with GCWatch() as watch:
         for r in range(repeats):
-            started = time.perf_counter()
+            started = time.process_time()
             await SDKRunner.run(agent, f"one more question {r}", session=bare_session, run_config=config)
-            bare_ms.append((time.perf_counter() - started) * 1e3)
-            started = time.perf_counter()
+            bare_ms.append((time.process_time() - started) * 1e3)
+            started = time.process_time()
             await runner.run(agent, "s", f"one more question {r}")
-            kernel_ms.append((time.perf_counter() - started) * 1e3)
+            kernel_ms.append((time.process_time() - started) * 1e3)
     result: dict[str, Any] = {
         "history": history,
         "bare": statistics.median(bare_ms),
@@ -178,7 +160,9 @@ async def measure(history: int, repeats: int, profile: bool) -> dict[str, Any]:
         await runner.run(agent, "s", "profiled question")
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(15)
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats("agentkernel", 25)
         result["profile"] = out.getvalue()
     await runner.aclose()
     return result
@@ -193,7 +177,7 @@ async def main() -> int:
     sizes = [int(n) for n in args.history.split(",")]
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
-        f"in-memory store; median of {args.repeats} turns, wall ms"
+        f"in-memory store; median of {args.repeats} turns, CPU ms of this process"
     )
     print(f"{'prior turns':>12}{'bare SDK':>10}{'kernel':>10}{'p90':>8}{'overhead':>10}  gc gen0/1/2  max full gc ms")
     profiles = []
