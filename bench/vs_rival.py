@@ -73,9 +73,9 @@ def rival_python() -> str:
         return str(python)
     print(f"building {RIVAL_VENV} with {RIVAL} ...", flush=True)
     subprocess.run([_python_312(), "-m", "venv", str(RIVAL_VENV)], check=True)
+    packages = [RIVAL, _pin("openai-agents"), _pin("redis")]
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", RIVAL]
-        + [_pin("openai-agents"), _pin("redis")],
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
         check=True,
     )
     return str(python)
