@@ -200,9 +200,11 @@ def load_value(raw: str | bytes, *, session_id: str) -> Any:
     return data if plain else from_data(data)
 
 
-# A number of 19 digits or more, which orjson may read as a float where json reads an int.
-_LONG_NUMBER = re.compile(r"[:,\[]-?\d{19}")
-_LONG_NUMBER_BYTES = re.compile(rb"[:,\[]-?\d{19}")
+# A number of 19 digits or more, which orjson may read as a float where json reads an int. (A run
+# of digits inside a string matches too, and only costs that record the slower parse; this plain
+# pattern is scanned some 70 times faster than one that also asks for the character before it.)
+_LONG_NUMBER = re.compile(r"[0-9]{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{19}")
 
 
 def _parse(raw: str | bytes) -> Any:
