@@ -237,6 +237,7 @@ async def main() -> None:
             break
         answer: dict[str, Any] = {}
         if name in ("turn", "bare"):
+            gc.collect()  # each turn pays for the collections its own objects cause, not the last turn's
             full, wall, cpu = FULL.count, time.perf_counter(), time.process_time()
             await getattr(side, name)(**command)
             answer = {

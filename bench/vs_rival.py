@@ -6,8 +6,9 @@ and each project runs in its own worker process (``bench/_vs_rival_worker.py``) 
 talks to over pipes. Both run the same OpenAI Agents SDK agent (the version ``constraints.txt``
 pins) with the same offline scripted model (ours, ``agentkernel_openai_agents.testing``) on the
 same seeded history (2 SDK items per prior turn), against the in-memory store and one Redis server
-started here. Turns alternate between the two projects (and which goes first), so load on the
-machine hits both alike.
+started here. Turns alternate between the two projects (and which goes first, and whether
+the bare or the kernel turn does), so load on the machine hits both alike; each measured turn
+starts after a ``gc.collect()``, so it pays for the collections its own objects cause.
 
 Printed, per store and history length (10 / 100 / 1,000 / 10,000 prior turns): one more turn
 (median and p90, wall ms and CPU ms of the project's process: the machine is shared, and CPU time
@@ -171,11 +172,14 @@ def run_store(store: str, history: list[int], repeats: int, pythons: dict[str, s
                 order = SIDES if r % 2 == 0 else SIDES[::-1]
                 for side in order:
                     worker, samples = workers[side], results[n][side]
-                    bare = worker.call("bare", session_id=sid, prompt=f"question {r}")
+                    if r % 4 < 2:
+                        bare = worker.call("bare", session_id=sid, prompt=f"question {r}")
                     before = probe.sent() if probe else 0
                     turn = worker.call("turn", session_id=sid, prompt=f"question {r}")
                     if probe:
                         samples.redis_bytes.append(probe.sent() - before - probe.info_cost)
+                    if r % 4 >= 2:
+                        bare = worker.call("bare", session_id=sid, prompt=f"question {r}")
                     samples.turn.append(turn["wall_ms"])
                     samples.turn_cpu.append(turn["cpu_ms"])
                     samples.bare_cpu.append(bare["cpu_ms"])
