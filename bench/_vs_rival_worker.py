@@ -5,7 +5,7 @@ Both projects install an import package called ``agentkernel``, so each side run
 stdin, with one JSON line on stdout. It imports nothing of ours at module level, so the rival's
 venv can run it.
 
-Commands: ``setup`` (store: memory or redis), ``seed`` (a session with N prior turns: the same
+Commands: ``configure`` (store: memory or redis; the SDK's window), ``seed`` (a session with N prior turns: the same
 SDK items on both sides, and our transcript turns), ``turn`` (one more turn through the kernel),
 ``bare`` (one more turn of the bare SDK with a plain list of the same items as its memory),
 ``quit``. Each turn answers its wall and CPU milliseconds and the full collections it triggered.
@@ -88,6 +88,16 @@ class Side:
         from_testing = _function_model()
         self.agent = Agent(name=AGENT, model=from_testing(reply))
         self.bare_sessions: dict[str, Any] = {}
+        self.run_config: Any = None
+
+    async def configure(self, store: str, url: str, prefix: str, window: int) -> None:
+        """Set up the store; ``window`` > 0 gives every run ``SessionSettings(limit=window)``."""
+        from agents import RunConfig
+        from agents.memory import SessionSettings
+
+        settings = SessionSettings(limit=window) if window > 0 else None
+        self.run_config = RunConfig(tracing_disabled=True, session_settings=settings)
+        await self.setup(store, url, prefix)
 
     async def setup(self, store: str, url: str, prefix: str) -> None:
         raise NotImplementedError
@@ -102,11 +112,10 @@ class Side:
         self.bare_sessions[session_id] = ListSession(f"bare-{session_id}", turns)
 
     async def bare(self, session_id: str, prompt: str) -> None:
-        from agents import RunConfig, Runner
+        from agents import Runner
 
-        result = await Runner.run(
-            self.agent, prompt, session=self.bare_sessions[session_id], run_config=RunConfig(tracing_disabled=True)
-        )
+        memory = self.bare_sessions[session_id]
+        result = await Runner.run(self.agent, prompt, session=memory, run_config=self.run_config)
         _check(result.final_output)
 
 
@@ -143,6 +152,7 @@ class Ours(Side):
         else:
             self.store = InMemoryStore()
         self.runner = Runner(self.store, settings=load_settings())
+        self.runner.register(self.agent, run_config=self.run_config)
 
     async def seed(self, session_id: str, turns: int) -> None:
         from agentkernel_openai_agents.memory import NamespaceSession
@@ -204,6 +214,7 @@ class Rival(Side):
         with self.runtime:
             self.module = OpenAIModule([self.agent])
         self.ak_agent = self.module.get_agent(AGENT)
+        self.ak_agent.run_options["run_config"] = self.run_config
 
     async def seed(self, session_id: str, turns: int) -> None:
         from agentkernel.framework.openai.openai import OpenAISession

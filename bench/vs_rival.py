@@ -89,6 +89,7 @@ class Worker:
         env = dict(os.environ)
         env["AK_BENCH_FUNCTION_MODEL"] = str(ROOT / "adapters/openai_agents/agentkernel_openai_agents/testing.py")
         env["HOME"] = env.get("HOME", "/tmp")
+        env["OPENAI_AGENTS_DISABLE_TRACING"] = "1"  # and every run has tracing_disabled: no export, ever
         self.side = side
         # The rival reads config.yaml from its working directory: give it an empty one.
         cwd = Path("/tmp") / f"ak-vs-rival-{side}"
@@ -153,14 +154,16 @@ class RedisProbe:
         return sum(int(self.client.memory_usage(key) or 0) for key in self.client.scan_iter(match=pattern, count=1000))
 
 
-def run_store(store: str, history: list[int], repeats: int, pythons: dict[str, str], url: str) -> dict[str, Any]:
+def run_store(
+    store: str, history: list[int], repeats: int, pythons: dict[str, str], url: str, window: int
+) -> dict[str, Any]:
     workers = {side: Worker(side, pythons[side]) for side in SIDES}
     probe = RedisProbe(url) if store == "redis" else None
     results: dict[int, dict[str, Samples]] = {}
     memory: dict[str, int] = {}
     try:
         for side, worker in workers.items():
-            worker.call("setup", store=store, url=url, prefix=f"{side}:")
+            worker.call("configure", store=store, url=url, prefix=f"{side}:", window=window)
         for n in history:
             sid = f"h{n}"
             results[n] = {side: Samples() for side in SIDES}
@@ -230,6 +233,7 @@ def main() -> int:
     parser.add_argument("--history", help="comma-separated prior turn counts (default 10,100,1000,10000)")
     parser.add_argument("--repeats", type=int, help="turns measured per project and length (default 7)")
     parser.add_argument("--stores", default="memory,redis")
+    parser.add_argument("--window", type=int, default=0, help="give every run SessionSettings(limit=N)")
     args = parser.parse_args()
     history = [int(n) for n in (args.history or ("10,100,1000" if args.quick else "10,100,1000,10000")).split(",")]
     repeats = args.repeats or (3 if args.quick else 7)
@@ -257,8 +261,8 @@ def main() -> int:
     server.start()
     try:
         for store in args.stores.split(","):
-            data = run_store(store, history, repeats, pythons, server.url)
-            report(store, data, repeats)
+            data = run_store(store, history, repeats, pythons, server.url, args.window)
+            report(store + (f", SDK window {args.window} items" if args.window else ""), data, repeats)
     finally:
         server.stop()
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
