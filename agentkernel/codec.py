@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import json
 import math
-import re
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
@@ -200,17 +199,21 @@ def load_value(raw: str | bytes, *, session_id: str) -> Any:
     return data if plain else from_data(data)
 
 
-# A number of 19 digits or more, which orjson may read as a float where json reads an int. (A run
-# of digits inside a string matches too, and only costs that record the slower parse; this plain
-# pattern is scanned some 70 times faster than one that also asks for the character before it.)
-_LONG_NUMBER = re.compile(r"[0-9]{19}")
-_LONG_NUMBER_BYTES = re.compile(rb"[0-9]{19}")
+# A run of 19 digits or more may be a number orjson reads as a float where json reads an int. A run
+# inside a string counts too, which only costs that record the slower parse. (Mapping every digit
+# to "0" and searching for 19 zeros is several times faster than a regular expression.)
+_DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0000000000")
+_LONG_RUN = b"0" * 19
+
+
+def _has_long_number(raw: str | bytes) -> bool:
+    text = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    return _LONG_RUN in text.translate(_DIGITS_AS_ZERO)
 
 
 def _parse(raw: str | bytes) -> Any:
     """JSON text as Python data: orjson, or the standard library where orjson would differ."""
-    long_number = _LONG_NUMBER.search(raw) if isinstance(raw, str) else _LONG_NUMBER_BYTES.search(raw)
-    if long_number is None:
+    if not _has_long_number(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
