@@ -199,7 +199,7 @@ def run_store(
 
 def report(store: str, data: dict[str, Any], repeats: int) -> None:
     results: dict[int, dict[str, Samples]] = data["results"]
-    print(f"\n## {store} store, {repeats} turns per project and length: median / p90\n")
+    print(f"\n## {store}, {repeats} turns per project and length: median / p90\n")
     head = "| prior turns | measure | ours | rival | ours / rival |"
     print(head)
     print("|---|---|---|---|---|")
@@ -262,7 +262,7 @@ def main() -> int:
     try:
         for store in args.stores.split(","):
             data = run_store(store, history, repeats, pythons, server.url, args.window)
-            report(store + (f", SDK window {args.window} items" if args.window else ""), data, repeats)
+            report(f"{store} store" + (f", SDK window {args.window} items" if args.window else ""), data, repeats)
     finally:
         server.stop()
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
