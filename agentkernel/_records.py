@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from agentkernel.codec import JSONData, dump_record, load_record
+from agentkernel.codec import JSONData, dump_record, dump_value, load_record, load_value
 from agentkernel.errors import CorruptSession
 from agentkernel.stores.base import SessionChange, StoredSession
 from agentkernel.transcript import Turn
@@ -36,6 +36,7 @@ __all__ = [
     "fork",
     "mark_committed",
     "pending_change",
+    "read_value",
     "restore",
     "set_system",
 ]
@@ -60,19 +61,32 @@ def decode_turn(raw: str | bytes, *, session_id: str) -> Turn:
         raise CorruptSession(session_id, f"turn record is malformed: {exc.errors()[0]['msg']}") from None
 
 
-def encode_value(data: JSONData) -> str:
-    """Encode a value's storable form (see :func:`agentkernel.codec.to_data`) as a ``value`` record."""
-    return dump_record("value", data)
+def encode_value(value: object, *, key: str) -> str:
+    """Check a value and encode it as a ``value`` record (see :func:`agentkernel.codec.dump_value`).
+
+    Raises:
+        InvalidValue: the value is not JSON data or bytes; the message names ``key``.
+    """
+    return dump_value(value, key=key)
 
 
 def decode_value(raw: str | bytes, *, session_id: str) -> JSONData:
-    """Decode a ``value`` record into its storable JSON form."""
+    """Decode a ``value`` record into its storable JSON form (bytes and ``$`` keys still escaped)."""
     data: JSONData = load_record(raw, "value", session_id=session_id)
     return data
 
 
+def read_value(raw: str | bytes, *, session_id: str) -> Any:
+    """Decode a ``value`` record into a fresh copy of the value."""
+    return load_value(raw, session_id=session_id)
+
+
 class Raw:
-    """A stored record not decoded yet: sessions decode values and turns when first read."""
+    """An encoded record: turns are decoded when first read, values each time they are read.
+
+    A value is kept encoded because parsing its record again (in C) is cheaper than copying the
+    decoded value in Python, and every read must hand out a fresh copy.
+    """
 
     __slots__ = ("text",)
 
@@ -214,7 +228,7 @@ def absorb_pending(session: Session, other: Session) -> None:
     for name, values in theirs.updated.items():
         for key, raw in values.items():
             session._note_created(name, key)
-            session._state.setdefault(name, {})[key] = other._data(other._state[name], key)
+            session._state.setdefault(name, {})[key] = other._state[name][key]
             session._sizes.setdefault(name, {})[key] = other._sizes[name][key]
             session._pending.updated.setdefault(name, {})[key] = raw
             session._pending.deleted.get(name, set()).discard(key)

@@ -103,7 +103,8 @@ def unseen_turns(
 
     Args:
         state: The adapter's namespace, where the cursor lives.
-        history: Earlier turns the agent may see, oldest first.
+        history: Earlier turns the agent may see, oldest first (by ``index``); only the turns
+            from the newest back to the first one already seen are read.
         agent: The agent's name.
         framework: The adapter's name.
         next_index: The cursor's new value: the index of the first turn after this run's.
@@ -113,11 +114,14 @@ def unseen_turns(
     """
     key = cursor_key(agent)
     start = int(state.get(key, 0))
-    unseen = [
-        t
-        for t in history
-        if t.index >= start and (t.status == "error" or (t.agent, t.framework) != (agent, framework))
-    ]
+    # Newest first, stopping at the first seen turn: turns the agent has seen are never decoded.
+    unseen: list[Turn] = []
+    for t in reversed(history):
+        if t.index < start:
+            break
+        if t.status == "error" or (t.agent, t.framework) != (agent, framework):
+            unseen.append(t)
+    unseen.reverse()
     if state.get(key) != next_index:
         state[key] = next_index
     return unseen

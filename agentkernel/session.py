@@ -30,8 +30,8 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequenc
 from dataclasses import replace
 from typing import Any, overload
 
-from agentkernel._records import Pending, Raw, decode_turn, decode_value, encode_turn, encode_value
-from agentkernel.codec import JSONData, check_text, from_data, to_data
+from agentkernel._records import Pending, Raw, decode_turn, decode_value, encode_turn, encode_value, read_value
+from agentkernel.codec import JSONData, check_text, from_data
 from agentkernel.errors import InvalidSessionId, ReadOnlyNamespace
 from agentkernel.stores.base import SessionMeta
 from agentkernel.transcript import Turn
@@ -135,7 +135,7 @@ class Session:
             name=name,
             tags=tuple(tags),
         )
-        self._state: dict[str, dict[str, JSONData | Raw]] = {}
+        self._state: dict[str, dict[str, Raw]] = {}
         self._sizes: dict[str, dict[str, int]] = {}
         self._turns: list[Turn | Raw] = []
         self._pending = Pending(meta_changed=name is not None or bool(self._meta.tags))
@@ -307,20 +307,17 @@ class Session:
         values = self._state.get(namespace)
         if values is None or key not in values:
             return default
-        return from_data(self._data(values, key))
+        return read_value(values[key].text, session_id=self.id)
 
-    def _data(self, values: dict[str, JSONData | Raw], key: str) -> JSONData:
-        data = values[key]
-        if isinstance(data, Raw):
-            data = values[key] = decode_value(data.text, session_id=self.id)
-        return data
+    def _data(self, values: dict[str, Raw], key: str) -> JSONData:
+        """The storable form of a value (bytes and ``$`` keys escaped), for export."""
+        return decode_value(values[key].text, session_id=self.id)
 
     def _set(self, namespace: str, key: str, value: Any) -> None:
         key = _check_key(key)
-        data = to_data(value, key=key)
-        raw = encode_value(data)
+        raw = encode_value(value, key=key)
         self._note_created(namespace, key)
-        self._state.setdefault(namespace, {})[key] = data
+        self._state.setdefault(namespace, {})[key] = Raw(raw)
         self._sizes.setdefault(namespace, {})[key] = len(key) + len(raw)
         self._pending.updated.setdefault(namespace, {})[key] = raw
         self._pending.deleted.get(namespace, set()).discard(key)

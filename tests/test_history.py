@@ -188,3 +188,25 @@ def test_plain_messages_encode_as_before_and_tool_fields_round_trip() -> None:
     assert Turn.model_validate(Turn(agent="a", framework="f", input=[call, result]).model_dump(mode="json")).input == [
         call, result
     ]
+
+
+async def test_turns_the_agent_has_seen_are_not_decoded() -> None:
+    from agentkernel import InMemoryStore
+    from agentkernel._records import Raw, mark_committed, pending_change
+    from agentkernel.sessions import Sessions
+
+    store = InMemoryStore()
+    session = Session("s")
+    for i in range(30):
+        session.append_turn(Turn(agent="other", framework="crewai", input=[Message(role="user", content=f"q{i}")]))
+    change = pending_change(session)
+    await store.commit(change)
+    mark_committed(session, change)
+    loaded = await Sessions(store).find("s")
+    assert loaded is not None
+    state: dict[str, Any] = {cursor_key("me"): 27}
+    unseen = unseen_turns(state, loaded.recent_turns(), agent="me", framework="openai_agents", next_index=31)
+    assert [t.index for t in unseen] == [27, 28, 29]
+    assert state[cursor_key("me")] == 31
+    decoded = [i for i, turn in enumerate(loaded._turns) if not isinstance(turn, Raw)]
+    assert decoded == [26, 27, 28, 29]  # the newest seen one tells where to stop

@@ -122,3 +122,28 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MissingDependency, match=r"pip install 'agentkernel\[openai-agents\]'"):
         build_run_config({})
     assert OpenAIAgentsAdapter().recognizes(object()) is False  # objects of other modules never import it
+
+
+class Reads(dict[str, Any]):
+    """A namespace that records which keys are read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.read.append(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.append(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize(("limit", "chunks"), [(1, ["coach/items/33"]), (3, ["coach/items/32", "coach/items/33"])])
+async def test_get_items_reads_only_the_chunks_holding_the_window(limit: int, chunks: list[str]) -> None:
+    state = Reads()
+    memory = await filled(100, chunk_size=3, state=state)  # 34 chunks, the last holding one item
+    state.read.clear()
+    assert await memory.get_items(limit) == [item(n) for n in range(100 - limit, 100)]
+    assert state.read == ["coach/count", *chunks]
