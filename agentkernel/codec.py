@@ -22,7 +22,7 @@ from agentkernel.errors import CorruptSession, InvalidValue
 
 __all__ = ["SCHEMA_VERSION", "JSONData", "check_text", "dump_record", "from_data", "load_record", "to_data"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The format version written into every record. Bump it, with a migration, when a record changes."""
 
 JSONData: TypeAlias = bool | int | float | str | list["JSONData"] | dict[str, "JSONData"] | None

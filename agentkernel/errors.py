@@ -93,11 +93,14 @@ class SessionNotFound(AgentKernelError, KeyError):
 class SessionConflict(AgentKernelError):
     """A commit expected one version but the store holds another. Nothing was written."""
 
-    def __init__(self, session_id: str, expected: int, actual: int | None) -> None:
+    def __init__(self, session_id: str, expected: int, actual: int | None, *, another_life: bool = False) -> None:
         self.session_id = session_id
         self.expected = expected
         self.actual = actual
+        self.another_life = another_life
         held = "does not exist" if actual is None else f"is at version {actual}"
+        if another_life:
+            held = f"was deleted or expired and created again since (now at version {actual})"
         super().__init__(
             f"session {session_id!r} changed while this change was prepared: expected version "
             f"{expected}, but it {held}; reload the session and apply the change again"

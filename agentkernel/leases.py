@@ -40,11 +40,13 @@ class Lease:
     """A run lease this process holds, as :func:`hold_lease` yields it.
 
     Attributes:
+        user_id: The owner of the session it guards.
         session_id: The session it guards.
         token: The holder's token in the store.
     """
 
-    def __init__(self, session_id: str, token: str, ttl: float) -> None:
+    def __init__(self, user_id: str, session_id: str, token: str, ttl: float) -> None:
+        self.user_id = user_id
         self.session_id = session_id
         self.token = token
         self.ttl = ttl
@@ -101,11 +103,16 @@ class Lease:
 
 
 @contextlib.asynccontextmanager
-async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: float) -> AsyncIterator[Lease]:
+async def hold_lease(
+    store: SessionStore, user_id: str, session_id: str, *, ttl: float, wait: float
+) -> AsyncIterator[Lease]:
     """Hold the session's lease for the body of an ``async with``.
+
+    Leases are per owner and session: another user's session of the same id has its own.
 
     Args:
         store: The store that keeps leases.
+        user_id: The session's owner.
         session_id: The session.
         ttl: Seconds the lease lasts unless renewed; it is renewed every ``ttl / 3`` seconds.
         wait: Seconds to wait for a lease someone else holds (0: do not wait).
@@ -122,11 +129,11 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
     while True:
         started = time.monotonic()
         try:
-            acquired = await store.acquire_lease(session_id, token, ttl)
+            acquired = await store.acquire_lease(user_id, session_id, token, ttl)
         except StoreUnavailable:
             # The store may have granted the lease before failing to say so: give it back (best
             # effort, in the background) rather than leave the session locked for the whole ttl.
-            _spawn_release(store, Lease(session_id, token, ttl))
+            _spawn_release(store, Lease(user_id, session_id, token, ttl))
             raise
         if acquired:
             break
@@ -135,7 +142,7 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
             raise SessionBusy(session_id, retry_after=1.0)
         await asyncio.sleep(min(delay * random.uniform(0.5, 1.5), remaining))
         delay = min(delay * 2, 0.25)
-    lease = Lease(session_id, token, ttl)
+    lease = Lease(user_id, session_id, token, ttl)
     lease._renewed(started)
     stop = asyncio.Event()
     renewer = asyncio.create_task(_keep_renewed(store, lease, stop), name=f"agentkernel-lease-{session_id}")
@@ -161,7 +168,7 @@ async def _keep_renewed(store: SessionStore, lease: Lease, stop: asyncio.Event) 
             return
         started = time.monotonic()
         try:
-            held = await store.renew_lease(lease.session_id, lease.token, lease.ttl)
+            held = await store.renew_lease(lease.user_id, lease.session_id, lease.token, lease.ttl)
         except StoreUnavailable as exc:
             logger.warning("could not renew the lease of session %s: %s", lease.session_id, exc)
             if lease.lost:
@@ -193,7 +200,7 @@ def _spawn_release(store: SessionStore, lease: Lease) -> None:
 async def _release(store: SessionStore, lease: Lease) -> None:
     for attempt, pause in enumerate((*_RELEASE_DELAYS, None), start=1):
         try:
-            await store.release_lease(lease.session_id, lease.token)
+            await store.release_lease(lease.user_id, lease.session_id, lease.token)
             return
         except StoreUnavailable as exc:
             if pause is None:  # it expires by itself; the run's outcome stands

@@ -1,6 +1,8 @@
 """One commit to the DynamoDB table: a single version-checked ``TransactWriteItems``.
 
-The transaction holds the header (``Put`` with a condition on its version and generation), one
+The transaction holds the header (``Put`` with a condition on its version and on the generation the
+change was prepared in, ``change.expected_life``, so a change from an earlier life of the id is
+refused even when the versions agree), one
 ``Put`` per new turn and per set value, one ``Delete`` per deleted key. Clearing a namespace or
 the transcript only moves an epoch in the header; creating a session over an expired one draws a
 new generation. What those make unreachable, and chunks of overwritten values, is deleted after
@@ -28,8 +30,8 @@ from agentkernel.stores.dynamodb._items import (
     chunk_sk,
     gen_prefix,
     namespace_prefix,
-    new_gen,
     pack,
+    partition_key,
     payload_attrs,
     turn_prefix,
     turn_sk,
@@ -71,7 +73,7 @@ class Cleanup:
     """What a commit made unreachable, to delete afterwards (best effort).
 
     Attributes:
-        session_id: The session.
+        session_id: The session's partition key (owner and id).
         gen: Its generation after the commit.
         prefixes: Sort-key prefixes whose items (and their chunks) are dead.
         chunks: Chunks of overwritten or deleted values: (nonce, count).
@@ -99,20 +101,23 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         botocore errors: anything else (the store translates them).
     """
     sid = change.session_id
+    pk = partition_key(change.user_id, sid)
     now = table.clock()
-    current = table.get_meta(sid)
+    current = table.get_meta(pk)
     old = read_state(table, sid, current) if current is not None else None
     live = old is not None and not old.expired(now)
     actual = old.version if live and old is not None else None
     if (actual or 0) != change.expected_version:
         raise SessionConflict(sid, change.expected_version, actual)
+    if live and old is not None and old.gen != change.expected_life:
+        raise SessionConflict(sid, change.expected_version, actual, another_life=True)
 
     item_ttl = int(now + plan.ttl + plan.slack) if plan.ttl else None
     if live and old is not None:
         state = replace(old, namespace_epochs=dict(old.namespace_epochs), big=dict(old.big))
     else:
-        state = MetaState(version=0, gen=new_gen(), record="", floor=item_ttl)
-    cleanup = Cleanup(session_id=sid, gen=state.gen)
+        state = MetaState(version=0, gen=change.meta.life, record="", floor=item_ttl)
+    cleanup = Cleanup(session_id=pk, gen=state.gen)
     if old is not None and not live:
         cleanup.prefixes.append(gen_prefix(old.gen))  # an expired earlier life of this id
     version = change.meta.version
@@ -150,7 +155,7 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
     staged: list[Item] = []
     for namespace, key in deletes:
         sk = value_sk(state.gen, namespace, state.epoch(namespace), key)
-        actions.append({"Delete": {"TableName": table.name, "Key": table.key(sid, sk)}})
+        actions.append({"Delete": {"TableName": table.name, "Key": table.key(pk, sk)}})
         if sk in state.big:
             cleanup.chunks.append(state.big.pop(sk))
     for namespace, key, raw in updates:
@@ -158,7 +163,7 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         sk = value_sk(state.gen, namespace, epoch, key)
         record = packed(raw)
         head = {"ns": {"S": namespace}, "k": {"S": key}, "e": {"N": str(epoch)}}
-        item = _item(table, sid, sk, record, head, item_ttl, staged, state.gen)
+        item = _item(table, pk, sk, record, head, item_ttl, staged, state.gen)
         actions.append({"Put": {"TableName": table.name, "Item": item}})
         if sk in state.big:
             cleanup.chunks.append(state.big.pop(sk))
@@ -166,7 +171,7 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
             state.big[sk] = (record.nonce, len(record.chunks))
     for offset, raw in enumerate(change.turns):
         sk = turn_sk(state.gen, state.transcript_epoch, change.first_turn_index + offset)
-        item = _item(table, sid, sk, packed(raw), {}, item_ttl, staged, state.gen)
+        item = _item(table, pk, sk, packed(raw), {}, item_ttl, staged, state.gen)
         actions.append({"Put": {"TableName": table.name, "Item": item}})
 
     if plan.ttl and live and (state.floor is None or state.floor < now + plan.ttl + plan.slack / 2):
@@ -179,7 +184,7 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         try:
             table.batch_put(staged)
         except BaseException:
-            _forget_staged(table, sid, staged)
+            _forget_staged(table, pk, staged)
             raise
     errors = boto_errors()
     try:
@@ -188,23 +193,23 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         # DynamoDB answered no, or the request never left: the transaction did not apply, so
         # the staged chunks are garbage. (After a read timeout it may have applied: keep them.)
         if staged:
-            _forget_staged(table, sid, staged)
+            _forget_staged(table, pk, staged)
         if error_code(exc) == "TransactionCanceledException":
             reasons = [reason.get("Code", "") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
-                raise SessionConflict(sid, change.expected_version, _actual_version(table, sid)) from None
+                raise SessionConflict(sid, change.expected_version, _actual_version(table, pk, sid)) from None
         raise
     return cleanup
 
 
 def _item(
-    table: Table, sid: str, sk: str, record: Packed, attrs: Item, item_ttl: int | None, staged: list[Item], gen: str
+    table: Table, pk: str, sk: str, record: Packed, attrs: Item, item_ttl: int | None, staged: list[Item], gen: str
 ) -> Item:
-    item = {**table.key(sid, sk), **attrs, **payload_attrs(record)}
+    item = {**table.key(pk, sk), **attrs, **payload_attrs(record)}
     if item_ttl is not None:
         item["ttl"] = {"N": str(item_ttl)}
     for index, chunk in enumerate(record.chunks):
-        part: Item = {**table.key(sid, chunk_sk(gen, record.nonce, index)), "d": {"B": chunk}}
+        part: Item = {**table.key(pk, chunk_sk(gen, record.nonce, index)), "d": {"B": chunk}}
         if item_ttl is not None:
             part["ttl"] = {"N": str(item_ttl)}
         staged.append(part)
@@ -216,7 +221,7 @@ def _header_put(
 ) -> dict[str, Any]:
     meta = change.meta
     item: Item = {
-        **table.key(meta.id, META_SK),
+        **table.key(partition_key(meta.user_id, meta.id), META_SK),
         "rec": {"S": change.header},
         "ver": {"N": str(meta.version)},
         "gen": {"S": state.gen},
@@ -238,7 +243,8 @@ def _header_put(
     else:
         condition = "#ver = :ver AND #gen = :gen AND (attribute_not_exists(#exp) OR #exp > :now)"
         names.update({"#ver": "ver", "#gen": "gen"})
-        values.update({":ver": {"N": str(change.expected_version)}, ":gen": {"S": state.gen}})
+        # the life the change was prepared in, not the stored one: a change from an earlier life is refused
+        values.update({":ver": {"N": str(change.expected_version)}, ":gen": {"S": change.expected_life}})
     return {
         "Put": {
             "TableName": table.name,
@@ -250,8 +256,8 @@ def _header_put(
     }
 
 
-def _actual_version(table: Table, sid: str) -> int | None:
-    item = table.get_meta(sid)
+def _actual_version(table: Table, pk: str, sid: str) -> int | None:
+    item = table.get_meta(pk)
     if item is None:
         return None
     state = read_state(table, sid, item)
