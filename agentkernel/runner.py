@@ -204,7 +204,7 @@ class Runner:
                 base = await self.sessions.open(session_id, user_id=owner, last_turns=policy.history_turns)
                 if existed and base.version == 0:  # deleted while this run was in flight: it stays deleted
                     raise SessionNotFound(session_id)
-                if caller is not None and caller.version and (caller.meta.life != base.meta.life):
+                if caller is not None and caller.version and caller.meta.life != base.meta.life:
                     raise SessionNotFound(session_id)  # the caller's object is of an earlier life of this id
                 existed = base.version > 0
                 if caller is not None:

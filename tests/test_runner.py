@@ -267,6 +267,23 @@ async def test_another_users_session_is_not_found_and_untouched() -> None:
     assert alice.turn_count == 1 and alice.turns[0].prompt == "secret"
 
 
+async def test_a_session_object_of_an_earlier_life_never_runs_into_a_later_one() -> None:
+    runner = make_runner()
+    stale = Session("reborn", user_id="alice")
+    await runner.run(ScriptedAgent(), stale, "first life")
+    await runner.sessions.delete("reborn", user_id="alice")
+    with pytest.raises(SessionNotFound):  # deleted: the object does not bring it back
+        await runner.run(ScriptedAgent(), stale, "resurrect")
+    assert await runner.sessions.find("reborn", user_id="alice") is None
+
+    await runner.run(ScriptedAgent(), "reborn", "second life", user_id="alice")
+    stale.set("leak", "from the first life")
+    with pytest.raises(SessionNotFound):  # created again: a later life, not the object's
+        await runner.run(ScriptedAgent(), stale, "stale")
+    now = await runner.sessions.get("reborn", user_id="alice")
+    assert [t.prompt for t in now.turns] == ["second life"] and now.get("leak") is None
+
+
 async def test_size_cap_gives_a_clear_error_and_writes_nothing() -> None:
     runner = Runner(InMemoryStore(), settings=load_settings(session={"max_bytes": 2000}))
     session = Session("big")
