@@ -21,6 +21,7 @@ the fixture's job.
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -572,3 +573,47 @@ class StoreContract:
         fresh = Session(session.id, user_id="ivy")
         await _save(store, fresh)
         assert (await _must_load(store, session.id, user_id="ivy")).turn_count == 0
+
+    async def test_each_owner_sees_what_they_would_see_alone(self, make_store: StoreMaker) -> None:
+        # Two owners' operations on the same ids, interleaved at random: each owner's answers must
+        # be exactly those of the same operations with the other owner absent.
+        store = make_store()
+        names, ops = ("one", "two"), ("save", "get", "delete", "list", "hold", "release")
+        for seed in range(2):
+            rng = random.Random(seed)
+            plan = [(rng.choice("ab"), rng.choice(ops), rng.choice(names)) for _ in range(16)]
+            together = await _two_owners(store, plan, uuid.uuid4().hex[:8])
+            for who in "ab":
+                alone = await _two_owners(store, [op for op in plan if op[0] == who], uuid.uuid4().hex[:8])
+                assert together[who] == alone[who], f"owner {who}'s answers depended on the other's ({plan})"
+
+
+async def _two_owners(store: SessionStore, plan: list[tuple[str, str, str]], tag: str) -> dict[str, list[Any]]:
+    """Apply ``plan`` (owner, operation, session name) under fresh ids; what each owner saw."""
+    sessions = Sessions(store)
+    seen: dict[str, list[Any]] = {"a": [], "b": []}
+    for who, op, name in plan:
+        user, sid, step = f"{who}-{tag}", f"{tag}-{name}", len(seen[who])
+        out: Any
+        try:
+            if op == "save":
+                session = await sessions.find(sid, user_id=user) or Session(sid, user_id=user)
+                session.set("n", step)
+                session.append_turn(sample_turn(f"{who} {step}"))
+                out = (await sessions.save(session, user_id=user)).version
+            elif op == "get":
+                found = await sessions.find(sid, user_id=user)
+                out = None if found is None else (found.version, found.get("n"), [t.prompt for t in found.turns])
+            elif op == "delete":
+                out = await store.delete(user, sid)
+            elif op == "list":
+                page = await store.list_sessions(user)
+                out = sorted((m.id.removeprefix(tag), m.version, m.turn_count) for m in page.sessions)
+            elif op == "hold":
+                out = await store.acquire_lease(user, sid, f"{who}-run", 60)
+            else:
+                out = await store.release_lease(user, sid, f"{who}-run")
+        except (SessionConflict, SessionNotFound) as exc:
+            out = type(exc).__name__
+        seen[who].append(out)
+    return seen
