@@ -82,8 +82,8 @@ class SessionNotFound(AgentKernelError, KeyError):
     def __init__(self, session_id: str) -> None:
         self.session_id = session_id
         super().__init__(
-            f"session {session_id!r} not found (it never existed, expired, was deleted, "
-            "or belongs to another user); start a new session or check the id"
+            f"session {session_id!r} not found (this user has no session of that id: it never existed, "
+            "expired or was deleted); start a new session or check the id"
         )
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message

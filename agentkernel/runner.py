@@ -152,7 +152,8 @@ class Runner:
                 ``AK_RUNNER__BUSY=reject``).
             SessionConflict: the session changed under the run and the policy is ``reject``,
                 or every attempt conflicted.
-            SessionNotFound: the session id belongs to another user.
+            SessionNotFound: the session was deleted while the run was in flight, or ``session``
+                is a loaded object whose session was deleted (or expired) since.
             StoreUnavailable: the store failed; nothing was written.
         """
         result: Turn | None = None
