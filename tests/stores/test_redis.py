@@ -273,6 +273,23 @@ async def test_a_session_that_lost_a_key_is_corrupt_naming_it_and_never_overwrit
     assert await Sessions(store).find("s1", user_id="alice") is None
 
 
+async def test_a_namespace_hash_that_outlived_its_session_never_merges_into_a_new_one(store: RedisStore) -> None:
+    await _full_session(store, turns=1)
+    keys = store.keys("alice", "s1")
+    await store.client.delete(keys.meta, keys.turns, keys.nsindex)  # only ns:langgraph and ns:shared remain
+    assert await Sessions(store).find("s1", user_id="alice") is None  # nothing says a session was here
+    fresh = Session("s1", user_id="alice")
+    fresh.namespace("langgraph")["other"] = 1
+    await _save(store, fresh)
+    loaded = await Sessions(store).find("s1", user_id="alice")
+    assert loaded is not None
+    assert dict(loaded.namespace("langgraph")) == {"other": 1} and loaded.get("city") is None
+    loaded.set("city", "Porto")  # a namespace added later does not pick up the stray hash either
+    await _save(store, loaded)
+    again = await Sessions(store).find("s1", user_id="alice")
+    assert again is not None and dict(again.namespace("shared")) == {"city": "Porto"}
+
+
 async def test_a_commit_to_a_session_that_lost_a_namespace_hash_writes_nothing(store: RedisStore) -> None:
     session = await _full_session(store, turns=1)
     keys = store.keys("alice", "s1")

@@ -143,7 +143,12 @@ for _, group in ipairs(deleted) do
   chunked('HDEL', nskey(group[1]), group[2], group[3])
   if redis.call('EXISTS', nskey(group[1])) == 0 then redis.call('SREM', nsindex, group[1]) end
 end
+local indexed = {}
+for _, name in ipairs(names) do indexed[name] = true end
 for _, group in ipairs(updated) do
+  -- a hash neither the header nor the index refers to is unreachable (what is left of a session
+  -- whose other keys were all lost): never merge it into this session
+  if not indexed[group[1]] then redis.call('DEL', nskey(group[1])) end
   chunked('HSET', nskey(group[1]), group[2], group[3])
   redis.call('SADD', nsindex, group[1])
 end
