@@ -11,6 +11,7 @@ receive is encoded already, and what they return is decoded here.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -157,8 +158,11 @@ def pending_change(session: Session, *, now: float | None = None) -> SessionChan
     """
     pending = session._pending
     new_turn_bytes = sum(len(raw) for _, raw in pending.turns)
+    # The first commit starts a new life of the id; every later one stays in it.
+    life = session._meta.life if session._meta.version else uuid.uuid4().hex
     meta = replace(
         session._meta,
+        life=life,
         updated_at=time.time() if now is None else now,
         version=session._meta.version + 1,
         turn_count=session.turn_count,
@@ -168,6 +172,7 @@ def pending_change(session: Session, *, now: float | None = None) -> SessionChan
         meta=meta,
         header=meta.to_record(),
         expected_version=session._meta.version,
+        expected_life=session._meta.life if session._meta.version else "",
         cleared_namespaces=frozenset(pending.cleared),
         deleted={ns: frozenset(keys) for ns, keys in pending.deleted.items() if keys},
         updated={ns: dict(values) for ns, values in pending.updated.items() if values},

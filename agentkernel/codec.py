@@ -40,7 +40,7 @@ __all__ = [
     "to_data",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The format version written into every record. Bump it, with a migration, when a record changes."""
 
 JSONData: TypeAlias = bool | int | float | str | list["JSONData"] | dict[str, "JSONData"] | None

@@ -92,8 +92,8 @@ class SessionNotFound(AgentKernelError, KeyError):
     def __init__(self, session_id: str) -> None:
         self.session_id = session_id
         super().__init__(
-            f"session {session_id!r} not found (it never existed, expired, was deleted, "
-            "or belongs to another user); start a new session or check the id"
+            f"session {session_id!r} not found (this user has no session of that id: it never existed, "
+            "expired or was deleted); start a new session or check the id"
         )
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
@@ -103,11 +103,14 @@ class SessionNotFound(AgentKernelError, KeyError):
 class SessionConflict(AgentKernelError):
     """A commit expected one version but the store holds another. Nothing was written."""
 
-    def __init__(self, session_id: str, expected: int, actual: int | None) -> None:
+    def __init__(self, session_id: str, expected: int, actual: int | None, *, another_life: bool = False) -> None:
         self.session_id = session_id
         self.expected = expected
         self.actual = actual
+        self.another_life = another_life
         held = "does not exist" if actual is None else f"is at version {actual}"
+        if another_life:
+            held = f"was deleted or expired and created again since (now at version {actual})"
         super().__init__(
             f"session {session_id!r} changed while this change was prepared: expected version "
             f"{expected}, but it {held}; reload the session and apply the change again"

@@ -41,11 +41,13 @@ class Lease:
     """A run lease this process holds, as :func:`hold_lease` yields it.
 
     Attributes:
+        user_id: The owner of the session it guards.
         session_id: The session it guards.
         token: The holder's token in the store.
     """
 
-    def __init__(self, session_id: str, token: str, ttl: float) -> None:
+    def __init__(self, user_id: str, session_id: str, token: str, ttl: float) -> None:
+        self.user_id = user_id
         self.session_id = session_id
         self.token = token
         self.ttl = ttl
@@ -102,11 +104,14 @@ class Lease:
 
 
 @contextlib.asynccontextmanager
-async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: float) -> AsyncIterator[Lease]:
+async def hold_lease(
+    store: SessionStore, user_id: str, session_id: str, *, ttl: float, wait: float
+) -> AsyncIterator[Lease]:
     """Hold the session's lease for the body of an ``async with``.
 
     Args:
         store: The store that keeps leases.
+        user_id: The session's owner.
         session_id: The session.
         ttl: Seconds the lease lasts unless renewed; it is renewed every ``ttl / 3`` seconds.
         wait: Seconds to wait for a lease someone else holds (0: do not wait).
@@ -120,7 +125,7 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
     token = secrets.token_hex(16)
     deadline = time.monotonic() + wait
     delay = 0.005
-    key = (id(store), session_id)
+    key = (id(store), user_id, session_id)
     place: _Place | None = None  # our place in this process's line for the session
     try:
         while True:
@@ -130,18 +135,18 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
                 acquired = False  # others of this process came first: first come, first served
             else:
                 try:
-                    acquired = await store.acquire_lease(session_id, token, ttl)
+                    acquired = await store.acquire_lease(user_id, session_id, token, ttl)
                 except StoreUnavailable:
                     # The store may have granted the lease before failing to say so: give it back
                     # (one best-effort try) rather than leave the session locked for the whole ttl.
                     with contextlib.suppress(StoreUnavailable):
-                        await asyncio.shield(store.release_lease(session_id, token))
+                        await asyncio.shield(store.release_lease(user_id, session_id, token))
                     raise
             if acquired:
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise SessionBusy(session_id, retry_after=await _retry_after(store, session_id))
+                raise SessionBusy(session_id, retry_after=await _retry_after(store, user_id, session_id))
             if place is None:
                 place = _Place()
                 _lines.setdefault(key, collections.deque()).append(place)
@@ -159,7 +164,7 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
                 del _lines[key]
             elif head:  # we leave the front: the next in line may try now
                 line[0].set()
-    lease = Lease(session_id, token, ttl)
+    lease = Lease(user_id, session_id, token, ttl)
     lease._renewed(started)
     stop = asyncio.Event()
     renewer = asyncio.create_task(_keep_renewed(store, lease, stop), name=f"agentkernel-lease-{session_id}")
@@ -176,11 +181,11 @@ async def hold_lease(store: SessionStore, session_id: str, *, ttl: float, wait: 
             await asyncio.shield(asyncio.ensure_future(_release(store, lease)))
 
 
-async def _retry_after(store: SessionStore, session_id: str) -> float:
+async def _retry_after(store: SessionStore, user_id: str, session_id: str) -> float:
     """When a refused run may try again: the holder's lease's real time left, where the store says."""
     if supports_lease_info(store):
         with contextlib.suppress(StoreUnavailable):
-            left = await store.lease_remaining(session_id)
+            left = await store.lease_remaining(user_id, session_id)
             if left is not None:
                 return max(0.1, left)
     return 1.0
@@ -195,7 +200,7 @@ async def _keep_renewed(store: SessionStore, lease: Lease, stop: asyncio.Event) 
             return
         started = time.monotonic()
         try:
-            held = await store.renew_lease(lease.session_id, lease.token, lease.ttl)
+            held = await store.renew_lease(lease.user_id, lease.session_id, lease.token, lease.ttl)
         except StoreUnavailable as exc:
             logger.warning("could not renew the lease of session %s: %s", lease.session_id, exc)
             if lease.lost:
@@ -236,12 +241,12 @@ class _Place:
                 self.loop.call_soon_threadsafe(self.event.set)
 
 
-_lines: dict[tuple[int, str], collections.deque[_Place]] = {}
+_lines: dict[tuple[int, str, str], collections.deque[_Place]] = {}
 """Runs of this process waiting for a session's lease, by store and session, in arrival order."""
 
 
-def _hand_on(store: SessionStore, session_id: str) -> None:
-    line = _lines.get((id(store), session_id))
+def _hand_on(store: SessionStore, user_id: str, session_id: str) -> None:
+    line = _lines.get((id(store), user_id, session_id))
     if line:
         line[0].set()
 
@@ -249,8 +254,8 @@ def _hand_on(store: SessionStore, session_id: str) -> None:
 async def _release(store: SessionStore, lease: Lease) -> None:
     for attempt, pause in enumerate((*_RELEASE_DELAYS, None), start=1):
         try:
-            await store.release_lease(lease.session_id, lease.token)
-            _hand_on(store, lease.session_id)
+            await store.release_lease(lease.user_id, lease.session_id, lease.token)
+            _hand_on(store, lease.user_id, lease.session_id)
             return
         except StoreUnavailable as exc:
             if pause is None:  # it expires by itself; the run's outcome stands

@@ -166,7 +166,8 @@ class Runner:
                 ``AK_RUNNER__BUSY=reject``).
             SessionConflict: the session changed under the run and the policy is ``reject``,
                 or every attempt conflicted.
-            SessionNotFound: the session id belongs to another user.
+            SessionNotFound: the session was deleted while the run was in flight, or ``session``
+                is a loaded object whose session was deleted (or expired) since.
             StoreUnavailable: the store failed; nothing was written.
         """
         final = await final_event(self._run(agent, session, prompt, user_id=user_id, streaming=False), "turn")
@@ -208,13 +209,15 @@ class Runner:
             owner = validate_user_id(user_id or DEFAULT_USER)
         policy = self.settings.runner
         wait = policy.busy_timeout if policy.busy == "wait" else 0.0
-        async with hold_lease(self.store, session_id, ttl=policy.lease_ttl, wait=wait) as lease:
+        async with hold_lease(self.store, owner, session_id, ttl=policy.lease_ttl, wait=wait) as lease:
             existed = False
             for attempt in range(1, policy.max_attempts + 1):
                 lease.check()
                 base = await self.sessions.open(session_id, user_id=owner, last_turns=policy.history_turns)
                 if existed and base.version == 0:  # deleted while this run was in flight: it stays deleted
                     raise SessionNotFound(session_id)
+                if caller is not None and caller.version and caller.meta.life != base.meta.life:
+                    raise SessionNotFound(session_id)  # the caller's object is of an earlier life of this id
                 existed = base.version > 0
                 if caller is not None:
                     absorb_pending(base, caller)

@@ -23,16 +23,17 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from typing import Any, overload
 
 from agentkernel._records import Pending, Raw, decode_turn, decode_value, encode_turn, encode_value, read_value
 from agentkernel.codec import JSONData, check_text, from_data
-from agentkernel.errors import InvalidSessionId, ReadOnlyNamespace
+from agentkernel.errors import CorruptSession, InvalidSessionId, ReadOnlyNamespace
 from agentkernel.stores.base import SessionMeta
 from agentkernel.transcript import Turn
 
@@ -346,8 +347,38 @@ class Session:
         self._pending.cleared.add(namespace)
 
     # ------------------------------------------------------------ import/export
-    def to_dict(self) -> dict[str, Any]:
-        """The whole loaded session as JSON data, for export. Bytes appear in their stored form."""
+    def to_dict(self, *, unreadable: list[str] | None = None) -> dict[str, Any]:
+        """The whole loaded session as JSON data, for export. Bytes appear in their stored form.
+
+        Args:
+            unreadable: If given, a stored value or turn that cannot be decoded is left out of the
+                export and described here (one line each), instead of failing the whole export.
+
+        Raises:
+            CorruptSession: a stored record cannot be decoded and ``unreadable`` was not given.
+        """
+        def readable(read: Callable[[], Any], what: str) -> tuple[bool, Any]:
+            try:
+                return True, read()
+            except CorruptSession as exc:
+                if unreadable is None:
+                    raise
+                unreadable.append(f"{what}: {exc.detail}")
+                return False, None
+
+        state: dict[str, dict[str, Any]] = {}
+        for name, values in self._state.items():
+            for key in values:
+                ok, data = readable(functools.partial(self._data, values, key), f"key {key!r} of namespace {name!r}")
+                if ok:
+                    state.setdefault(name, {})[key] = data
+        turns: list[Any] = []
+        loaded = len(self._turns) + len(self._pending.turns)
+        first = self.turn_count - loaded  # transcript index of the first loaded turn
+        for i in range(loaded):
+            ok, turn = readable(functools.partial(self._turn_at, i), f"turn {first + i}")
+            if ok:
+                turns.append(turn.model_dump(mode="json"))
         return {
             "format": "agentkernel.session",
             "v": 1,
@@ -358,10 +389,8 @@ class Session:
             "version": self.version,
             "name": self.name,
             "tags": list(self.tags),
-            "state": {
-                name: {key: self._data(values, key) for key in values} for name, values in self._state.items() if values
-            },
-            "turns": [turn.model_dump(mode="json") for turn in self.turns],
+            "state": state,
+            "turns": turns,
         }
 
     @classmethod

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from agentkernel import InMemoryStore, InvalidValue, Runner, Sessions, SessionStore
 from agentkernel.http import create_app
+from agentkernel.session import DEFAULT_USER
 from agentkernel.settings import load_settings
 from agentkernel.testing import ScriptedAgent
 
@@ -24,7 +25,7 @@ async def test_a_prompt_with_a_lone_surrogate_is_refused_before_the_agent_runs()
         with pytest.raises(InvalidValue, match="unpaired surrogate"):
             await runner.run(agent, "s1", prompt)
     assert runs == []
-    assert await store.load("s1") is None
+    assert await store.load(DEFAULT_USER, "s1") is None
 
 
 def test_http_answers_422_invalid_value_and_stores_nothing() -> None:

@@ -356,6 +356,34 @@ def test_sessions_export_to_stdout_and_import_from_stdin(shared_store: InMemoryS
     assert "is not a session export" in bad.stderr
 
 
+def test_a_corrupt_session_is_exported_as_far_as_readable_and_can_be_deleted(
+    shared_store: InMemoryStore, tmp_path: Path
+) -> None:
+    for prompt in ("first", "second", "third"):
+        assert invoke("run", "--session", "s-bad", "--user", "ada", str(EXAMPLE), prompt).exit_code == 0
+    entry = shared_store._sessions[("ada", "s-bad")]
+    entry.turns[1] = "{not json"  # one bad turn
+    entry.values.setdefault("shared", {})["kept"] = '{"v": 2, "kind": "value", "data": "fine"}'
+    entry.values["shared"]["broken"] = '{"v": 2, "kind": "turn", "data": 1}'  # one bad value
+
+    exported = tmp_path / "s-bad.json"
+    result = invoke("sessions", "export", "s-bad", "--user", "ada", "-o", str(exported))
+    assert result.exit_code == 1
+    assert "left out 2 unreadable record(s)" in result.stderr
+    assert "turn 1: turn record is not valid JSON" in result.stderr
+    assert "key 'broken' of namespace 'shared'" in result.stderr
+    data = json.loads(exported.read_text())
+    assert [t["input"][-1]["content"] for t in data["turns"]] == ["first", "third"]
+    assert data["state"]["shared"] == {"kept": "fine"}
+
+    entry.meta = "{not json"  # now the header too: nothing loads, but delete needs no load
+    assert invoke("sessions", "show", "s-bad", "--user", "ada").exit_code == 1
+    deleted = invoke("sessions", "delete", "s-bad", "--user", "ada")
+    assert deleted.exit_code == 0, deleted.stderr
+    assert ("ada", "s-bad") not in shared_store._sessions
+    assert invoke("sessions", "delete", "s-bad", "--user", "ada").exit_code == 1  # gone
+
+
 def test_sessions_list_explains_the_in_memory_store() -> None:
     result = run_cli("sessions", "list")
     assert result.returncode == 0

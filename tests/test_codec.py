@@ -23,9 +23,10 @@ def test_records_carry_the_schema_version_and_kind() -> None:
         ("{nope", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         ('{"kind": "value", "data": 1}', "no version envelope"),
-        ('{"v": 2, "kind": "value", "data": 1}', "newer agentkernel"),
+        (f'{{"v": {SCHEMA_VERSION + 1}, "kind": "value", "data": 1}}', "newer agentkernel"),
+        ('{"v": 1, "kind": "value", "data": 1}', "schema version 1"),
         ('{"v": "x", "kind": "value", "data": 1}', "unknown version"),
-        ('{"v": 1, "kind": "turn", "data": 1}', "expected a value record"),
+        (f'{{"v": {SCHEMA_VERSION}, "kind": "turn", "data": 1}}', "expected a value record"),
     ],
 )
 def test_bad_records_raise_corrupt_session_naming_the_session(raw: str | bytes, detail: str) -> None:

@@ -13,8 +13,10 @@ from fastapi.testclient import TestClient
 
 from agentkernel import Runner, Session, StoreUnavailable
 from agentkernel.adapter import RunContext, RunEvent
+from agentkernel.errors import InvalidSessionId
 from agentkernel.http import HEALTH_PROBE_ID, create_app
 from agentkernel.registry import AgentRegistry
+from agentkernel.session import DEFAULT_USER, validate_user_id
 from agentkernel.settings import load_settings
 from agentkernel.stores.memory import InMemoryStore
 from agentkernel.testing import ScriptedAgent
@@ -33,13 +35,13 @@ class SwitchableStore(InMemoryStore):
         if self.down:
             raise StoreUnavailable("the test store is down; try again later")
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> Session | None:
         self._check()
-        return await super().load(session_id, last_turns=last_turns)
+        return await super().load(user_id, session_id, last_turns=last_turns)
 
-    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def acquire_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         self._check()
-        return await super().acquire_lease(session_id, token, ttl)
+        return await super().acquire_lease(user_id, session_id, token, ttl)
 
 
 def make_agents() -> AgentRegistry:
@@ -193,13 +195,13 @@ def test_agent_failure_is_502_and_the_error_turn_is_kept(client: TestClient) -> 
 
 async def test_busy_session_gets_409_with_retry_after(make_client: MakeClient, store: SwitchableStore) -> None:
     client = make_client(runner={"busy": "reject"})
-    await store.acquire_lease("s-busy", "another-run", 60)
+    await store.acquire_lease(DEFAULT_USER, "s-busy", "another-run", 60)
     response = client.post("/run", json={"message": "hi", "session_id": "s-busy"})
     error_of(response, 409, "session_busy")
     assert int(response.headers["retry-after"]) >= 1
     streamed = client.post("/run/stream", json={"message": "hi", "session_id": "s-busy"})
     error_of(streamed, 409, "session_busy")
-    await store.release_lease("s-busy", "another-run")
+    await store.release_lease(DEFAULT_USER, "s-busy", "another-run")
     assert client.post("/run", json={"message": "hi", "session_id": "s-busy"}).status_code == 200
 
 
@@ -332,13 +334,15 @@ def test_sessions_belong_to_their_creator(make_client: MakeClient) -> None:
     assert made["session_id"] == "s-alice"
     error_of(client.get("/sessions/s-alice", headers=bob), 404, "session_not_found")
     error_of(client.delete("/sessions/s-alice", headers=bob), 404, "session_not_found")
-    error_of(
-        client.post("/run", json={"message": "hi", "session_id": "s-alice"}, headers=bob), 404, "session_not_found"
-    )
     assert client.get("/sessions", headers=bob).json()["sessions"] == []
+    # bob's run under the same id makes bob's own session: alice's is neither seen nor touched
+    assert client.post("/run", json={"message": "hi", "session_id": "s-alice"}, headers=bob).status_code == 200
+    assert client.get("/sessions/s-alice", headers=bob).json()["turn_count"] == 1
     assert [s["id"] for s in client.get("/sessions", headers=alice).json()["sessions"]] == ["s-alice"]
     assert client.get("/sessions/s-alice", headers=alice).json()["user_id"] == "alice"
-    assert len(client.get("/sessions/s-alice", headers=alice).json()["turns"]) == 1
+    assert [t["input"][-1]["content"] for t in client.get("/sessions/s-alice", headers=alice).json()["turns"]] == [
+        "secret"
+    ]
 
 
 def test_without_keys_the_caller_is_anonymous(client: TestClient) -> None:
@@ -357,9 +361,11 @@ def test_health_reads_the_store(client: TestClient, store: SwitchableStore) -> N
     seen: list[str] = []
     original = store.load
 
-    async def spy(session_id: str, *, last_turns: int | None = None) -> Session | None:
+    async def spy(user_id: str, session_id: str, *, last_turns: int | None = None) -> Session | None:
         seen.append(session_id)
-        return await original(session_id, last_turns=last_turns)
+        with pytest.raises(InvalidSessionId):
+            validate_user_id(user_id)  # an owner no user can be
+        return await original(user_id, session_id, last_turns=last_turns)
 
     store.load = spy  # type: ignore[method-assign]
     response = client.get("/health")
@@ -414,9 +420,12 @@ async def test_a_session_changed_under_the_run_gets_409_with_reject(
 def test_a_corrupt_session_gets_500_and_others_still_work(client: TestClient, store: SwitchableStore) -> None:
     client.post("/run", json={"message": "hi", "session_id": "s-corrupt"})
     client.post("/run", json={"message": "hi", "session_id": "s-fine"})
-    store._corrupt("s-corrupt", "not a record")
+    store._corrupt(DEFAULT_USER, "s-corrupt", "not a record")
     error_of(client.get("/sessions/s-corrupt"), 500, "corrupt_session")
     assert client.get("/sessions/s-fine").status_code == 200
+    assert client.delete("/sessions/s-corrupt").status_code == 204  # as the error message advises
+    error_of(client.get("/sessions/s-corrupt"), 404, "session_not_found")
+    assert client.post("/run", json={"message": "again", "session_id": "s-corrupt"}).status_code == 200
 
 
 def documented_endpoints() -> set[tuple[str, str]]:

@@ -12,6 +12,7 @@ import pytest
 from agentkernel import InMemoryStore, LeaseLost, Runner, SessionBusy, SessionNotFound, StoreUnavailable
 from agentkernel.adapter import RunContext
 from agentkernel.leases import hold_lease
+from agentkernel.session import DEFAULT_USER
 from agentkernel.settings import load_settings
 from agentkernel.testing import ScriptedAgent
 
@@ -23,7 +24,7 @@ def make_runner(store: InMemoryStore, **runner: Any) -> Runner:
 class StolenLeaseStore(InMemoryStore):
     """Every renewal is refused, as when the lease expired and another runner took it."""
 
-    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def renew_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         return False
 
 
@@ -53,7 +54,7 @@ async def test_a_run_that_loses_its_lease_is_cancelled_and_commits_nothing() -> 
         await make_runner(store, lease_ttl=0.3).run(ScriptedAgent(replies=[probe]), "stolen", "hi")
     assert time.monotonic() - started < 2.0, "the framework's work was not cancelled"
     assert (probe.started, probe.cancelled) == (1, 1)
-    assert await store.load("stolen") is None
+    assert await store.load(DEFAULT_USER, "stolen") is None
 
 
 async def test_a_run_that_blocks_its_loop_past_the_lease_commits_nothing() -> None:
@@ -65,7 +66,7 @@ async def test_a_run_that_blocks_its_loop_past_the_lease_commits_nothing() -> No
 
     with pytest.raises(LeaseLost):
         await make_runner(store, lease_ttl=0.3).run(ScriptedAgent(replies=[block]), "blocked", "hi")
-    assert await store.load("blocked") is None
+    assert await store.load(DEFAULT_USER, "blocked") is None
 
 
 async def test_lease_loss_while_a_consumer_holds_a_streamed_event_ends_the_stream_not_the_consumer() -> None:
@@ -78,7 +79,7 @@ async def test_lease_loss_while_a_consumer_holds_a_streamed_event_ends_the_strea
     with pytest.raises(LeaseLost):
         async for _ in events:
             pass
-    assert await store.load("streamed") is None
+    assert await store.load(DEFAULT_USER, "streamed") is None
 
 
 async def test_a_conflict_retry_runs_only_under_a_held_lease() -> None:
@@ -111,7 +112,7 @@ async def test_deleting_a_session_during_a_run_keeps_it_deleted_and_runs_the_age
     with pytest.raises(SessionNotFound):
         await runner.run(ScriptedAgent("late", replies=[delete_meanwhile]), "doomed", "again")
     assert runs == 1
-    assert await store.load("doomed") is None
+    assert await store.load(DEFAULT_USER, "doomed") is None
 
 
 class FlakyReleaseStore(InMemoryStore):
@@ -122,19 +123,19 @@ class FlakyReleaseStore(InMemoryStore):
         self.failures = failures
         self.release_calls = 0
 
-    async def release_lease(self, session_id: str, token: str) -> bool:
+    async def release_lease(self, user_id: str, session_id: str, token: str) -> bool:
         self.release_calls += 1
         if self.failures:
             self.failures -= 1
             raise StoreUnavailable("the store blinked")
-        return await super().release_lease(session_id, token)
+        return await super().release_lease(user_id, session_id, token)
 
 
 async def test_a_failed_release_is_retried_so_the_session_is_free_at_once() -> None:
     store = FlakyReleaseStore(failures=2)
     await make_runner(store, lease_ttl=60).run(ScriptedAgent(), "blip", "hi")
     assert store.release_calls == 3
-    assert await store.acquire_lease("blip", "next-run", 1.0), "the session stayed locked after a release blip"
+    assert await store.acquire_lease(DEFAULT_USER, "blip", "next-run", 1.0), "the session stayed locked"
 
 
 class SwallowingStore(InMemoryStore):
@@ -144,23 +145,23 @@ class SwallowingStore(InMemoryStore):
         super().__init__()
         self.renewals = 0
 
-    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def renew_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         self.renewals += 1
         with contextlib.suppress(asyncio.CancelledError):  # swallowed: the caller's cancel() is lost
             await asyncio.sleep(0.1)
-        return await super().renew_lease(session_id, token, ttl)
+        return await super().renew_lease(user_id, session_id, token, ttl)
 
 
 async def test_cancellation_always_ends_the_renewer_and_releases_the_lease() -> None:
     store = SwallowingStore()
 
     async def hold() -> None:
-        async with hold_lease(store, "swallow", ttl=0.6, wait=0):
+        async with hold_lease(store, DEFAULT_USER, "swallow", ttl=0.6, wait=0):
             await asyncio.sleep(0.25)  # leave the block while the first renewal (0.2-0.3 s) is in flight
 
     await asyncio.wait_for(hold(), timeout=3)
     renewals = store.renewals
-    assert await store.acquire_lease("swallow", "next", 1.0), "the lease was not released"
+    assert await store.acquire_lease(DEFAULT_USER, "swallow", "next", 1.0), "the lease was not released"
     await asyncio.sleep(0.4)
     assert store.renewals == renewals, "the renewer kept renewing after the block ended"
     assert not [t for t in asyncio.all_tasks() if (t.get_name() or "").startswith("agentkernel-lease-")]
@@ -175,7 +176,7 @@ async def test_an_outer_cancellation_of_a_run_still_releases_the_lease() -> None
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=3)
     await asyncio.sleep(0.05)
-    assert await store.acquire_lease("outer", "next", 1.0)
+    assert await store.acquire_lease(DEFAULT_USER, "outer", "next", 1.0)
 
 
 class AmbiguousAcquireStore(InMemoryStore):
@@ -185,8 +186,8 @@ class AmbiguousAcquireStore(InMemoryStore):
         super().__init__()
         self.failed_once = False
 
-    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
-        granted = await super().acquire_lease(session_id, token, ttl)
+    async def acquire_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
+        granted = await super().acquire_lease(user_id, session_id, token, ttl)
         if not self.failed_once:
             self.failed_once = True
             raise StoreUnavailable("the reply was lost")

@@ -25,7 +25,7 @@ from agentkernel import (
 )
 from agentkernel._records import pending_change
 from agentkernel.adapter import RunContext
-from agentkernel.session import SYSTEM_NAMESPACE
+from agentkernel.session import DEFAULT_USER, SYSTEM_NAMESPACE
 from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores import StoredSession
@@ -197,7 +197,7 @@ async def test_waiting_for_a_busy_session_is_bounded() -> None:
 
 async def test_a_crashed_workers_lease_expires() -> None:
     store = InMemoryStore()
-    assert await store.acquire_lease("orphan", "dead-worker", 0.3)
+    assert await store.acquire_lease(DEFAULT_USER, "orphan", "dead-worker", 0.3)
     turn = await make_runner(store, busy_timeout=5).run(ScriptedAgent(), "orphan", "hi")
     assert turn.index == 0
 
@@ -257,14 +257,32 @@ async def test_another_users_session_is_not_found_and_untouched() -> None:
     runner = make_runner()
     await runner.run(ScriptedAgent(), Session("private", user_id="alice"), "secret")
     with pytest.raises(SessionNotFound):
-        await runner.run(ScriptedAgent(), "private", "peek", user_id="bob")
-    with pytest.raises(SessionNotFound):
         await runner.sessions.get("private", user_id="bob")
     with pytest.raises(SessionNotFound):
         await runner.sessions.delete("private", user_id="bob")
     assert (await runner.sessions.list(user_id="bob")).sessions == []
+    # bob's run under that id is a run in bob's own session of that id
+    await runner.run(ScriptedAgent(), "private", "peek", user_id="bob")
+    assert (await runner.sessions.get("private", user_id="bob")).turn_count == 1
     alice = await runner.sessions.get("private", user_id="alice")
-    assert alice.turn_count == 1
+    assert alice.turn_count == 1 and alice.turns[0].prompt == "secret"
+
+
+async def test_a_session_object_of_an_earlier_life_never_runs_into_a_later_one() -> None:
+    runner = make_runner()
+    stale = Session("reborn", user_id="alice")
+    await runner.run(ScriptedAgent(), stale, "first life")
+    await runner.sessions.delete("reborn", user_id="alice")
+    with pytest.raises(SessionNotFound):  # deleted: the object does not bring it back
+        await runner.run(ScriptedAgent(), stale, "resurrect")
+    assert await runner.sessions.find("reborn", user_id="alice") is None
+
+    await runner.run(ScriptedAgent(), "reborn", "second life", user_id="alice")
+    stale.set("leak", "from the first life")
+    with pytest.raises(SessionNotFound):  # created again: a later life, not the object's
+        await runner.run(ScriptedAgent(), stale, "stale")
+    now = await runner.sessions.get("reborn", user_id="alice")
+    assert [t.prompt for t in now.turns] == ["second life"] and now.get("leak") is None
 
 
 async def test_size_cap_gives_a_clear_error_and_writes_nothing() -> None:
@@ -281,10 +299,10 @@ class FlakyStore(InMemoryStore):
 
     down = False
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> Session | None:
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> Session | None:
         if self.down:
             raise StoreUnavailable("store is down; check that the backend is reachable")
-        return await super().load(session_id, last_turns=last_turns)
+        return await super().load(user_id, session_id, last_turns=last_turns)
 
 
 async def test_a_failed_read_never_resets_a_session() -> None:
@@ -298,7 +316,7 @@ async def test_a_failed_read_never_resets_a_session() -> None:
     store.down = False
     stored = await Sessions(store).find("long-history")
     assert stored is not None and stored.turn_count == 5 and stored.version == 5
-    assert await store.acquire_lease("long-history", "next", 1)  # the failed run released its lease
+    assert await store.acquire_lease(DEFAULT_USER, "long-history", "next", 1)  # the failed run released its lease
 
 
 async def test_stream_yields_deltas_then_the_committed_turn() -> None:
@@ -318,7 +336,7 @@ async def test_cancelled_run_commits_nothing_and_releases_the_lease() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await Sessions(store).find("cancel-me") is None
-    assert await store.acquire_lease("cancel-me", "next", 1)
+    assert await store.acquire_lease(DEFAULT_USER, "cancel-me", "next", 1)
 
 
 async def test_run_sync_inside_an_event_loop_says_what_to_do() -> None:
@@ -345,7 +363,7 @@ async def test_a_corrupt_record_met_during_a_run_is_corrupt_session_not_an_error
     store = InMemoryStore()
     runner = make_runner(store)
     await runner.run(ScriptedAgent(), "damaged", "one")
-    store._sessions["damaged"].turns[0] = '{"v": 1, "kind": "turn", "data": {"agent": 3}}'
+    store._sessions[(DEFAULT_USER, "damaged")].turns[0] = '{"v": 2, "kind": "turn", "data": {"agent": 3}}'
     with pytest.raises(CorruptSession, match="damaged"):
         await runner.run(ScriptedAgent(replies=[lambda ctx: str([t.prompt for t in ctx.history])]), "damaged", "two")
     stored = await Sessions(store).find("damaged")

@@ -248,7 +248,7 @@ def test_stored_records_are_decoded_when_read_and_a_corrupt_one_names_its_sessio
     from agentkernel.stores import SessionMeta, StoredSession
 
     meta = SessionMeta(id="lazy", user_id="u", created_at=1.0, updated_at=1.0, version=1, turn_count=2)
-    good_value = '{"v":1,"kind":"value","data":[1]}'
+    good_value = '{"v":2,"kind":"value","data":[1]}'
     session = restore(
         StoredSession(meta, {"shared": {"good": good_value, "bad": "{oops"}}, [encode_turn(turn("fine")), "not json"])
     )

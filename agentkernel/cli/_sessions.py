@@ -111,17 +111,26 @@ def sessions_export(
     user: UserOpt = DEFAULT_USER,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
-    """Write a whole session (state and every turn) as JSON."""
+    """Write a whole session (state and every turn) as JSON.
+
+    A value or turn that cannot be read is left out and named on stderr (exit status 1), so a
+    damaged session can still be saved before it is deleted.
+    """
     settings = read_settings()
     in_memory_note(settings)
     with Held(settings) as held:
         session = held.loop.run(held.runner.sessions.get(session_id, user_id=user))
-    text = json.dumps(session.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    unreadable: list[str] = []
+    text = json.dumps(session.to_dict(unreadable=unreadable), indent=2, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
         make_console(stderr=True).print(f"exported session {session_id} to {output}")
+    if unreadable:
+        lines = "\n".join(f"  {what}" for what in unreadable)
+        fail(f"session {session_id!r}: exported what is readable; left out {len(unreadable)} unreadable "
+             f"record(s):\n{lines}")
 
 
 @sessions_app.command("import")

@@ -283,7 +283,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.head("/health", include_in_schema=False)
     async def health_head(runner: RunnerDep) -> Response:
-        await runner.store.load(HEALTH_PROBE_ID, last_turns=0)
+        await runner.sessions.check_store(HEALTH_PROBE_ID)
         return Response(status_code=200, media_type="application/json")
 
 

@@ -50,6 +50,9 @@ class SessionMeta:
         tags: Optional labels.
         turn_count: How many turns the transcript holds.
         turn_bytes: Encoded size of all turns, for the size cap.
+        life: A random id drawn when the session is created (its first commit) and kept by every
+            later commit, so each life of an id (until it is deleted or expires) is told apart
+            from the next; empty for a session never stored.
     """
 
     id: str
@@ -61,17 +64,23 @@ class SessionMeta:
     tags: tuple[str, ...] = ()
     turn_count: int = 0
     turn_bytes: int = 0
+    life: str = ""
 
     def to_record(self) -> str:
         """Encode as a versioned ``meta`` record."""
         return dump_record("meta", {**asdict(self), "tags": list(self.tags)})
 
     @classmethod
-    def from_record(cls, raw: str | bytes, *, session_id: str) -> SessionMeta:
+    def from_record(cls, raw: str | bytes, *, session_id: str, user_id: str | None = None) -> SessionMeta:
         """Decode a ``meta`` record.
 
+        Args:
+            raw: The record.
+            session_id: The session it must belong to.
+            user_id: The owner it must belong to (``None``: not checked).
+
         Raises:
-            CorruptSession: the record is unreadable or does not belong to ``session_id``.
+            CorruptSession: the record is unreadable or does not belong to ``session_id`` (and ``user_id``).
         """
         data = load_record(raw, "meta", session_id=session_id)
         try:
@@ -85,11 +94,16 @@ class SessionMeta:
                 tags=tuple(str(tag) for tag in data["tags"]),
                 turn_count=int(data["turn_count"]),
                 turn_bytes=int(data["turn_bytes"]),
+                life=str(data["life"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptSession(session_id, f"meta record is malformed: {exc!r}") from None
         if meta.id != session_id:
             raise CorruptSession(session_id, f"meta record belongs to session {meta.id!r}")
+        if user_id is not None and meta.user_id != user_id:
+            raise CorruptSession(session_id, f"meta record of user {user_id!r} names another owner")
+        if not meta.life:
+            raise CorruptSession(session_id, "meta record has no life id")
         return meta
 
 
@@ -101,7 +115,10 @@ class SessionChange:
     ``clear_transcript``), delete ``deleted`` keys, write ``updated`` values, append ``turns`` (their
     indexes run up to ``meta.turn_count - 1``), write ``header``, refresh the TTL. The write must be
     refused with :class:`~agentkernel.errors.SessionConflict` unless the stored version equals
-    ``expected_version`` (0 means the session must not exist yet).
+    ``expected_version`` (0 means the session must not exist yet) and, for a session that exists,
+    its stored life equals ``expected_life`` (a change prepared in an earlier life of the id, before
+    a delete or an expiry, never lands in a later one). The session is the one of ``meta.user_id``
+    and ``meta.id``: the storage identity is owner and id together.
 
     Stores never encode or decode anything to apply it: every record is a string already, and
     ``meta`` carries the header's fields a store indexes by (owner, update time, version, turn count).
@@ -110,6 +127,8 @@ class SessionChange:
         meta: The header after the commit (``version == expected_version + 1``).
         header: ``meta`` as its encoded ``meta`` record: what the store writes and returns on load.
         expected_version: The version the change was prepared against.
+        expected_life: The life the change was prepared against (``meta.life`` unless the change
+            creates the session; empty then).
         cleared_namespaces: Namespaces emptied entirely.
         deleted: Keys removed, by namespace.
         updated: New or changed values as encoded ``value`` records, by namespace and key.
@@ -122,6 +141,7 @@ class SessionChange:
     meta: SessionMeta
     header: str
     expected_version: int
+    expected_life: str = ""
     cleared_namespaces: frozenset[str] = frozenset()
     deleted: Mapping[str, frozenset[str]] = field(default_factory=dict)
     updated: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -133,6 +153,11 @@ class SessionChange:
     def session_id(self) -> str:
         """The id of the session changed."""
         return self.meta.id
+
+    @property
+    def user_id(self) -> str:
+        """The owner of the session changed."""
+        return self.meta.user_id
 
     @property
     def first_turn_index(self) -> int:
@@ -177,56 +202,65 @@ class SessionPage:
 class SessionStore(Protocol):
     """Where sessions live.
 
+    A session is stored under its owner and its id together (``user_id``, ``session_id``): two
+    users may each have a session ``chat-1``, and nothing one of them does to theirs (load, commit,
+    delete, lease) touches, reveals or waits for the other's.
+
     Contract (checked by :class:`agentkernel.testing.store_contract.StoreContract`):
 
     * ``commit`` applies a change whole or not at all, only if the stored version equals
-      ``change.expected_version`` (0: the session must not exist), else raises ``SessionConflict``.
-      A session is created by committing its first change.
+      ``change.expected_version`` (0: the session must not exist) and the stored life equals
+      ``change.expected_life``, else raises ``SessionConflict``. A session is created by
+      committing its first change, under ``change.meta.user_id``.
     * Appending turns does not rewrite earlier ones; ``load(last_turns=N)`` reads only N.
     * A session not written for ``ttl`` seconds (0: never) reads as absent.
-    * A backend failure raises ``StoreUnavailable``, never "absent"; an unreadable record raises
-      ``CorruptSession`` for that session only.
-    * Leases are exclusive until they expire; only the token's holder renews or releases one.
+    * A backend failure raises ``StoreUnavailable``, never "absent"; an unreadable record, or a
+      session missing some of its parts, raises ``CorruptSession`` for that session only.
+    * ``delete`` works whatever the session's records hold, corrupt ones included.
+    * Leases are per owner and session, exclusive until they expire; only the token's holder
+      renews or releases one.
     """
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
         """Read a session's records, or ``None`` if it does not exist or has expired.
 
         The header is decoded (a corrupt one raises ``CorruptSession``); values and turns are
         returned as stored, for the kernel to decode when they are read.
 
         Args:
+            user_id: The owner.
             session_id: The session id.
             last_turns: Load only the newest N turns (``None``: all of them).
         """
         ...
 
     async def commit(self, change: SessionChange) -> None:
-        """Apply ``change`` atomically if the stored version is ``change.expected_version``.
+        """Apply ``change`` atomically if the stored version and life are the expected ones.
 
         Raises:
-            SessionConflict: the stored version differs; nothing was written.
+            SessionConflict: the stored version or life differs; nothing was written.
+            CorruptSession: the session's records are damaged; nothing was written.
             StoreUnavailable: the backend failed; nothing was written.
         """
         ...
 
-    async def delete(self, session_id: str) -> bool:
-        """Remove every record of a session. Returns whether it existed."""
+    async def delete(self, user_id: str, session_id: str) -> bool:
+        """Remove every record of a session, readable or not. Returns whether it existed."""
         ...
 
     async def list_sessions(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> SessionPage:
         """A page of ``user_id``'s sessions, most recently updated first."""
         ...
 
-    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def acquire_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """Take the session's run lease for ``ttl`` seconds unless someone else holds it."""
         ...
 
-    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def renew_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """Extend a lease held under ``token``; ``False`` if it was lost."""
         ...
 
-    async def release_lease(self, session_id: str, token: str) -> bool:
+    async def release_lease(self, user_id: str, session_id: str, token: str) -> bool:
         """Release a lease held under ``token``; ``False`` if it was not held."""
         ...
 
@@ -269,7 +303,7 @@ class SupportsLeaseInfo(Protocol):
     The runner asks only when it refuses a busy session, so that ``Retry-After`` says the truth.
     """
 
-    async def lease_remaining(self, session_id: str) -> float | None:
+    async def lease_remaining(self, user_id: str, session_id: str) -> float | None:
         """Seconds until the session's current lease expires, whoever holds it; ``None`` if none.
 
         Raises:

@@ -1,7 +1,8 @@
 """The in-memory store: the default, for development, tests and single-process use.
 
-It keeps encoded records, exactly as a database would, so a value a real backend could not store
-fails here too, and a loaded session never aliases the stored one. A cap on the number of sessions
+Sessions are kept by owner and id together, as encoded records, exactly as a database would keep
+them, so a value a real backend could not store fails here too, and a loaded session never aliases
+the stored one. A cap on the number of sessions
 evicts the least recently used, so a long-running process does not grow without bound. It is safe
 to share between threads (one lock guards every operation) but not between processes.
 """
@@ -33,6 +34,10 @@ class InMemoryOptions(BaseModel):
     )
 
 
+_Key = tuple[str, str]
+"""(owner, session id): the storage identity of a session."""
+
+
 @dataclass(slots=True)
 class _Entry:
     meta: str
@@ -60,28 +65,28 @@ class InMemoryStore:
         self._max_sessions = max_sessions
         self._clock = clock
         self._lock = threading.Lock()
-        self._sessions: OrderedDict[str, _Entry] = OrderedDict()
-        self._leases: dict[str, tuple[str, float]] = {}
+        self._sessions: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._leases: dict[_Key, tuple[str, float]] = {}
 
     @classmethod
     def from_options(cls, options: InMemoryOptions, *, ttl: float) -> InMemoryStore:
         """Build from validated settings."""
         return cls(ttl=ttl, max_sessions=options.max_sessions)
 
-    def _live(self, session_id: str) -> _Entry | None:
-        entry = self._sessions.get(session_id)
+    def _live(self, key: _Key) -> _Entry | None:
+        entry = self._sessions.get(key)
         if entry is None:
             return None
         if self._ttl and entry.meta_obj.updated_at + self._ttl <= self._clock():
-            del self._sessions[session_id]
+            del self._sessions[key]
             return None
-        self._sessions.move_to_end(session_id)
+        self._sessions.move_to_end(key)
         return entry
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
         """See :meth:`SessionStore.load`."""
         with self._lock:
-            entry = self._live(session_id)
+            entry = self._live((user_id, session_id))
             if entry is None:
                 return None
             meta_raw = entry.meta
@@ -89,20 +94,23 @@ class InMemoryStore:
             keep = len(entry.turns) if last_turns is None else min(last_turns, len(entry.turns))
             turns = entry.turns[len(entry.turns) - keep :]
         # Decode outside the lock: a corrupt record must not hold up other sessions.
-        meta = SessionMeta.from_record(meta_raw, session_id=session_id)
+        meta = SessionMeta.from_record(meta_raw, session_id=session_id, user_id=user_id)
         return StoredSession(meta, values, turns)
 
     async def commit(self, change: SessionChange) -> None:
         """See :meth:`SessionStore.commit`."""
         sid = change.session_id
+        where = (change.user_id, sid)
         meta_raw = change.header
         with self._lock:
-            entry = self._live(sid)
+            entry = self._live(where)
             actual = None if entry is None else entry.meta_obj.version
             if (actual or 0) != change.expected_version:
                 raise SessionConflict(sid, change.expected_version, actual)
+            if entry is not None and entry.meta_obj.life != change.expected_life:
+                raise SessionConflict(sid, change.expected_version, actual, another_life=True)
             if entry is None:
-                entry = self._sessions[sid] = _Entry(meta=meta_raw, meta_obj=change.meta)
+                entry = self._sessions[where] = _Entry(meta=meta_raw, meta_obj=change.meta)
                 self._evict()
             for name in change.cleared_namespaces:
                 entry.values.pop(name, None)
@@ -131,10 +139,12 @@ class InMemoryStore:
         for sid in victims:
             del self._sessions[sid]
 
-    async def delete(self, session_id: str) -> bool:
+    async def delete(self, user_id: str, session_id: str) -> bool:
         """See :meth:`SessionStore.delete`."""
         with self._lock:
-            return self._sessions.pop(session_id, None) is not None
+            existed = self._live((user_id, session_id)) is not None
+            self._sessions.pop((user_id, session_id), None)
+            return existed
 
     async def list_sessions(self, user_id: str, *, limit: int = 50, cursor: str | None = None) -> SessionPage:
         """See :meth:`SessionStore.list_sessions`."""
@@ -143,8 +153,8 @@ class InMemoryStore:
             now = self._clock()
             metas = [
                 e.meta_obj
-                for e in self._sessions.values()
-                if e.meta_obj.user_id == user_id and not (self._ttl and e.meta_obj.updated_at + self._ttl <= now)
+                for (owner, _), e in self._sessions.items()
+                if owner == user_id and not (self._ttl and e.meta_obj.updated_at + self._ttl <= now)
             ]
         metas.sort(key=lambda m: (-m.updated_at, m.id))
         if after is not None:
@@ -153,45 +163,48 @@ class InMemoryStore:
         more = len(metas) > limit
         return SessionPage(page, encode_cursor(page[-1].updated_at, page[-1].id) if more and page else None)
 
-    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def acquire_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """See :meth:`SessionStore.acquire_lease`."""
+        key = (user_id, session_id)
         with self._lock:
             now = self._clock()
-            held = self._leases.get(session_id)
+            held = self._leases.get(key)
             if held is not None and held[1] > now and held[0] != token:
                 return False
-            self._leases[session_id] = (token, now + ttl)
+            self._leases[key] = (token, now + ttl)
             return True
 
-    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def renew_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """See :meth:`SessionStore.renew_lease`."""
+        key = (user_id, session_id)
         with self._lock:
             now = self._clock()
-            held = self._leases.get(session_id)
+            held = self._leases.get(key)
             if held is None or held[0] != token or held[1] <= now:
                 return False
-            self._leases[session_id] = (token, now + ttl)
+            self._leases[key] = (token, now + ttl)
             return True
 
-    async def lease_remaining(self, session_id: str) -> float | None:
+    async def lease_remaining(self, user_id: str, session_id: str) -> float | None:
         """See :meth:`SupportsLeaseInfo.lease_remaining`."""
         with self._lock:
-            held = self._leases.get(session_id)
+            held = self._leases.get((user_id, session_id))
             left = None if held is None else held[1] - self._clock()
             return left if left is not None and left > 0 else None
 
-    async def release_lease(self, session_id: str, token: str) -> bool:
+    async def release_lease(self, user_id: str, session_id: str, token: str) -> bool:
         """See :meth:`SessionStore.release_lease`."""
+        key = (user_id, session_id)
         with self._lock:
-            held = self._leases.get(session_id)
+            held = self._leases.get(key)
             if held is None or held[0] != token:
                 return False
-            del self._leases[session_id]
+            del self._leases[key]
             return True
 
     async def aclose(self) -> None:
         """Nothing to release."""
 
     # Test hook: how the contract suite corrupts a record of this backend.
-    def _corrupt(self, session_id: str, raw: str) -> None:
-        self._sessions[session_id].meta = raw
+    def _corrupt(self, user_id: str, session_id: str, raw: str) -> None:
+        self._sessions[(user_id, session_id)].meta = raw

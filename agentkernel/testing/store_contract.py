@@ -11,8 +11,8 @@ damage a record of your backend::
         def make_store(self):
             return lambda ttl=0: InMemoryStore(ttl=ttl)
 
-        async def corrupt_record(self, store, session_id, raw):
-            store._corrupt(session_id, raw)
+        async def corrupt_record(self, store, user_id, session_id, raw):
+            store._corrupt(user_id, session_id, raw)
 
 The suite needs pytest-asyncio. Stores made by ``make_store`` must start empty; closing them is
 the fixture's job.
@@ -21,6 +21,7 @@ the fixture's job.
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +29,8 @@ from typing import Any
 import pytest
 
 from agentkernel._records import pending_change
-from agentkernel.errors import CorruptSession, SessionConflict
+from agentkernel.codec import SCHEMA_VERSION
+from agentkernel.errors import CorruptSession, SessionConflict, SessionNotFound
 from agentkernel.session import DEFAULT_USER, Session
 from agentkernel.sessions import Sessions
 from agentkernel.stores.base import SessionStore, StoredSession, SupportsSetup, supports_lease_info, supports_setup
@@ -67,6 +69,13 @@ def sample_turn(text: str = "hello", *, agent: str = "assistant") -> Turn:
     )
 
 
+_PREVIOUS_FORMAT_META = (
+    '{"v": 1, "kind": "meta", "data": {"id": "$ID", "user_id": "erin", "created_at": 1.0, "updated_at": 1.0, '
+    '"version": 1, "name": null, "tags": [], "turn_count": 0, "turn_bytes": 0}}'
+)
+"""A header as the format before lives wrote it: recognised as old, never misread."""
+
+
 def _text(raw: str | bytes) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
 
@@ -94,8 +103,8 @@ class StoreContract:
         """Return ``make_store(ttl=0)``; override in the subclass."""
         raise NotImplementedError("subclass StoreContract and provide a make_store fixture")
 
-    async def corrupt_record(self, store: SessionStore, session_id: str, raw: str) -> None:
-        """Overwrite the stored header (meta) record of ``session_id`` with ``raw``; override."""
+    async def corrupt_record(self, store: SessionStore, user_id: str, session_id: str, raw: str) -> None:
+        """Overwrite the stored header (meta) record of ``user_id``'s ``session_id`` with ``raw``; override."""
         raise NotImplementedError("subclass StoreContract and implement corrupt_record")
 
     # ------------------------------------------------------------- round trip
@@ -137,7 +146,7 @@ class StoreContract:
         change = pending_change(session)
         await store.commit(change)
 
-        stored = await store.load(session.id)
+        stored = await store.load(DEFAULT_USER, session.id)
         assert isinstance(stored, StoredSession)
         assert stored.meta == change.meta
         assert {ns: {k: _text(v) for k, v in records.items()} for ns, records in stored.values.items()} == {
@@ -157,7 +166,7 @@ class StoreContract:
 
     async def test_missing_session_loads_as_none(self, make_store: StoreMaker) -> None:
         store = make_store()
-        assert await store.load(_sid()) is None
+        assert await store.load(DEFAULT_USER, _sid()) is None
 
     async def test_version_grows_by_one_per_commit(self, make_store: StoreMaker) -> None:
         store = make_store()
@@ -302,9 +311,9 @@ class StoreContract:
         session.append_turn(sample_turn())
         await _save(store, session)
 
-        assert await store.delete(session.id) is True
-        assert await store.load(session.id) is None
-        assert await store.delete(session.id) is False
+        assert await store.delete("carol", session.id) is True
+        assert await store.load("carol", session.id) is None
+        assert await store.delete("carol", session.id) is False
         assert session.id not in [m.id for m in (await store.list_sessions("carol")).sessions]
 
         fresh = Session(session.id, user_id="carol")
@@ -343,39 +352,51 @@ class StoreContract:
     # ------------------------------------------------------------------ lease
     async def test_lease_is_exclusive_and_only_its_holder_releases_it(self, make_store: StoreMaker) -> None:
         store = make_store()
+        sid, u = _sid(), DEFAULT_USER
+        assert await store.acquire_lease(u, sid, "token-a", 30) is True
+        assert await store.acquire_lease(u, sid, "token-b", 30) is False
+        assert await store.renew_lease(u, sid, "token-b", 30) is False
+        assert await store.release_lease(u, sid, "token-b") is False
+        assert await store.acquire_lease(u, sid, "token-b", 30) is False
+        assert await store.renew_lease(u, sid, "token-a", 30) is True
+        assert await store.release_lease(u, sid, "token-a") is True
+        assert await store.acquire_lease(u, sid, "token-b", 30) is True
+        assert await store.acquire_lease(u, _sid(), "token-a", 30) is True  # leases are per session
+
+    async def test_leases_are_per_owner(self, make_store: StoreMaker) -> None:
+        store = make_store()
         sid = _sid()
-        assert await store.acquire_lease(sid, "token-a", 30) is True
-        assert await store.acquire_lease(sid, "token-b", 30) is False
-        assert await store.renew_lease(sid, "token-b", 30) is False
-        assert await store.release_lease(sid, "token-b") is False
-        assert await store.acquire_lease(sid, "token-b", 30) is False
-        assert await store.renew_lease(sid, "token-a", 30) is True
-        assert await store.release_lease(sid, "token-a") is True
-        assert await store.acquire_lease(sid, "token-b", 30) is True
-        assert await store.acquire_lease(_sid(), "token-a", 30) is True  # leases are per session
+        assert await store.acquire_lease("alice", sid, "alice-run", 30) is True
+        assert await store.acquire_lease("bob", sid, "bob-run", 30) is True  # another owner's session
+        assert await store.renew_lease("bob", sid, "alice-run", 30) is False
+        assert await store.release_lease("bob", sid, "alice-run") is False
+        assert await store.acquire_lease("alice", sid, "bob-run", 30) is False  # alice's is still held
+        assert await store.release_lease("alice", sid, "alice-run") is True
+        assert await store.renew_lease("bob", sid, "bob-run", 30) is True
 
     async def test_optional_lease_info_tells_the_time_left(self, make_store: StoreMaker) -> None:
         store = make_store()
         info: object = store
         if not supports_lease_info(info):  # the ability is optional: the runner then says "about 1 s"
             return
-        sid = _sid()
-        assert await info.lease_remaining(sid) is None
-        assert await store.acquire_lease(sid, "holder", 30) is True
-        left = await info.lease_remaining(sid)
+        sid, u = _sid(), DEFAULT_USER
+        assert await info.lease_remaining(u, sid) is None
+        assert await store.acquire_lease(u, sid, "holder", 30) is True
+        left = await info.lease_remaining(u, sid)
         assert left is not None and 25 < left <= 30
-        assert await store.release_lease(sid, "holder") is True
-        assert await info.lease_remaining(sid) is None
+        assert await info.lease_remaining("someone-else", sid) is None  # leases are per owner
+        assert await store.release_lease(u, sid, "holder") is True
+        assert await info.lease_remaining(u, sid) is None
 
     async def test_lease_expires(self, make_store: StoreMaker) -> None:
         store = make_store()
-        sid = _sid()
-        assert await store.acquire_lease(sid, "crashed-worker", 0.3) is True
-        assert await store.acquire_lease(sid, "next", 0.3) is False
+        sid, u = _sid(), DEFAULT_USER
+        assert await store.acquire_lease(u, sid, "crashed-worker", 0.3) is True
+        assert await store.acquire_lease(u, sid, "next", 0.3) is False
         await asyncio.sleep(0.5)
-        assert await store.acquire_lease(sid, "next", 5) is True
-        assert await store.renew_lease(sid, "crashed-worker", 5) is False
-        assert await store.release_lease(sid, "crashed-worker") is False
+        assert await store.acquire_lease(u, sid, "next", 5) is True
+        assert await store.renew_lease(u, sid, "crashed-worker", 5) is False
+        assert await store.release_lease(u, sid, "crashed-worker") is False
 
     # -------------------------------------------------------------------- ttl
     async def test_ttl_is_sliding_and_expired_sessions_read_as_absent(self, make_store: StoreMaker) -> None:
@@ -391,7 +412,7 @@ class StoreContract:
         alive = await _must_load(store, session.id, user_id="dave")  # 1.2 s after creation, 0.6 s after the last write
         assert alive.get("n") == 1 and alive.turn_count == 1
         await asyncio.sleep(1.1)
-        assert await store.load(session.id) is None
+        assert await store.load("dave", session.id) is None
         assert session.id not in [m.id for m in (await store.list_sessions("dave")).sessions]
         fresh = Session(session.id, user_id="dave")  # an expired id may be created again
         await _save(store, fresh)
@@ -403,13 +424,19 @@ class StoreContract:
         session = Session(_sid())
         await _save(store, session)
         await asyncio.sleep(1.1)
-        assert await store.load(session.id) is not None
+        assert await store.load(DEFAULT_USER, session.id) is not None
 
     # --------------------------------------------------------------- corrupt
     @pytest.mark.parametrize(
         "raw",
-        ["{not json", '{"v": 99, "kind": "meta", "data": {}}', '{"v": 1, "kind": "meta", "data": {"id": 3}}', "[]"],
-        ids=["garbage", "future-version", "malformed", "wrong-shape"],
+        [
+            "{not json",
+            '{"v": 99, "kind": "meta", "data": {}}',
+            f'{{"v": {SCHEMA_VERSION}, "kind": "meta", "data": {{"id": 3}}}}',
+            "[]",
+            _PREVIOUS_FORMAT_META,
+        ],
+        ids=["garbage", "future-version", "malformed", "wrong-shape", "previous-format"],
     )
     async def test_corrupt_record_is_reported_for_that_session_only(self, make_store: StoreMaker, raw: str) -> None:
         store = make_store()
@@ -418,10 +445,10 @@ class StoreContract:
         good.set("y", 2)
         await _save(store, bad)
         await _save(store, good)
-        await self.corrupt_record(store, bad.id, raw)
+        await self.corrupt_record(store, "erin", bad.id, raw.replace("$ID", bad.id))
 
         with pytest.raises(CorruptSession) as caught:
-            await store.load(bad.id)
+            await store.load("erin", bad.id)
         assert caught.value.session_id == bad.id and bad.id in str(caught.value)
         assert (await _must_load(store, good.id, user_id="erin")).get("y") == 2
         good_again = await _must_load(store, good.id, user_id="erin")
@@ -457,3 +484,150 @@ class StoreContract:
         bob = await store.list_sessions("bob")
         assert len(bob.sessions) == 1 and bob.sessions[0].user_id == "bob" and bob.next_cursor is None
         assert (await store.list_sessions("nobody")).sessions == []
+
+    # ------------------------------------------------------------ lives and owners
+    async def test_a_commit_from_an_earlier_life_is_refused(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        sid = _sid()
+        first = Session(sid, user_id="gina")
+        first.set("owner", "first life")
+        await _save(store, first)
+        stale = await _must_load(store, sid, user_id="gina")  # version 1 of the first life
+        assert await store.delete("gina", sid) is True
+        second = Session(sid, user_id="gina")
+        second.set("owner", "second life")
+        await _save(store, second)  # version 1 again, of another life
+
+        stale.set("owner", "stale")
+        stale.append_turn(sample_turn("stale"))
+        with pytest.raises(SessionConflict):
+            await _save(store, stale)
+        now = await _must_load(store, sid, user_id="gina")
+        assert (now.version, now.get("owner"), now.turn_count) == (1, "second life", 0)
+        assert now.meta.life != stale.meta.life
+
+    async def test_a_commit_from_a_life_that_expired_is_refused(self, make_store: StoreMaker) -> None:
+        store = make_store(ttl=1)
+        sid = _sid()
+        await _save(store, Session(sid, user_id="hank"))
+        stale = await _must_load(store, sid, user_id="hank")
+        await asyncio.sleep(1.2)
+        reborn = Session(sid, user_id="hank")
+        reborn.set("k", "new")
+        await _save(store, reborn)
+
+        stale.set("k", "stale")
+        with pytest.raises(SessionConflict):
+            await _save(store, stale)
+        assert (await _must_load(store, sid, user_id="hank")).get("k") == "new"
+
+    async def test_the_life_is_kept_across_commits(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        session = Session(_sid())
+        assert session.meta.life == ""
+        await _save(store, session)
+        life = session.meta.life
+        assert life
+        session.set("n", 1)
+        await _save(store, session)
+        loaded = await _must_load(store, session.id)
+        assert (loaded.meta.life, loaded.version) == (life, 2)
+
+    async def test_two_owners_of_one_id_have_separate_sessions(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        sid = _sid()
+        alice, bob = Session(sid, user_id="alice"), Session(sid, user_id="bob")
+        alice.set("who", "alice")
+        alice.append_turn(sample_turn("alice's"))
+        bob.set("who", "bob")
+        await _save(store, alice)
+        await _save(store, bob)  # not a conflict: another owner's session of the same id
+
+        assert (await _must_load(store, sid, user_id="alice")).get("who") == "alice"
+        mine = await _must_load(store, sid, user_id="bob")
+        assert (mine.get("who"), mine.turn_count, mine.version) == ("bob", 0, 1)
+        assert await store.load("carol", sid) is None
+
+        assert await store.delete("bob", sid) is True
+        assert await store.load("bob", sid) is None
+        assert (await _must_load(store, sid, user_id="alice")).turn_count == 1
+        assert [m.id for m in (await store.list_sessions("alice")).sessions] == [sid]
+        assert (await store.list_sessions("bob")).sessions == []
+
+    async def test_a_session_object_writes_only_into_its_owners_session(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        sid = _sid()
+        alice = Session(sid, user_id="alice")
+        alice.set("k", "alice")
+        await _save(store, alice)
+
+        loaded = await _must_load(store, sid, user_id="alice")
+        loaded.set("k", "bob was here")
+        with pytest.raises(SessionNotFound):
+            await Sessions(store).save(loaded, user_id="bob")  # bob acting on alice's object
+        intruder = Session(sid, user_id="bob")
+        intruder.set("k", "bob")
+        await _save(store, intruder)  # bob's own session of that id
+        assert (await _must_load(store, sid, user_id="alice")).get("k") == "alice"
+        assert (await _must_load(store, sid, user_id="alice")).version == 1
+
+    async def test_a_corrupt_session_can_be_deleted(self, make_store: StoreMaker) -> None:
+        store = make_store()
+        session = Session(_sid(), user_id="ivy")
+        session.set("x", 1)
+        session.append_turn(sample_turn())
+        await _save(store, session)
+        await self.corrupt_record(store, "ivy", session.id, "{not json")
+        with pytest.raises(CorruptSession):
+            await store.load("ivy", session.id)
+
+        await Sessions(store).delete(session.id, user_id="ivy")
+        assert await store.load("ivy", session.id) is None
+        assert await store.delete("ivy", session.id) is False
+        fresh = Session(session.id, user_id="ivy")
+        await _save(store, fresh)
+        assert (await _must_load(store, session.id, user_id="ivy")).turn_count == 0
+
+    async def test_each_owner_sees_what_they_would_see_alone(self, make_store: StoreMaker) -> None:
+        # Two owners' operations on the same ids, interleaved at random: each owner's answers must
+        # be exactly those of the same operations with the other owner absent.
+        store = make_store()
+        names, ops = ("one", "two"), ("save", "get", "delete", "list", "hold", "release")
+        for seed in range(2):
+            rng = random.Random(seed)
+            plan = [(rng.choice("ab"), rng.choice(ops), rng.choice(names)) for _ in range(16)]
+            together = await _two_owners(store, plan, uuid.uuid4().hex[:8])
+            for who in "ab":
+                alone = await _two_owners(store, [op for op in plan if op[0] == who], uuid.uuid4().hex[:8])
+                assert together[who] == alone[who], f"owner {who}'s answers depended on the other's ({plan})"
+
+
+async def _two_owners(store: SessionStore, plan: list[tuple[str, str, str]], tag: str) -> dict[str, list[Any]]:
+    """Apply ``plan`` (owner, operation, session name) under fresh ids; what each owner saw."""
+    sessions = Sessions(store)
+    seen: dict[str, list[Any]] = {"a": [], "b": []}
+    for who, op, name in plan:
+        user, sid, step = f"{who}-{tag}", f"{tag}-{name}", len(seen[who])
+        out: Any
+        try:
+            if op == "save":
+                session = await sessions.find(sid, user_id=user) or Session(sid, user_id=user)
+                session.set("n", step)
+                session.append_turn(sample_turn(f"{who} {step}"))
+                out = (await sessions.save(session, user_id=user)).version
+            elif op == "get":
+                found = await sessions.find(sid, user_id=user)
+                out = None if found is None else (found.version, found.get("n"), [t.prompt for t in found.turns])
+            elif op == "delete":
+                out = await store.delete(user, sid)
+            elif op == "list":
+                page = await store.list_sessions(user)
+                out = sorted((m.id.removeprefix(tag), m.version, m.turn_count) for m in page.sessions)
+            elif op == "hold":
+                out = await store.acquire_lease(user, sid, f"{who}-run", 60)
+            else:
+                out = await store.release_lease(user, sid, f"{who}-run")
+        except (SessionConflict, SessionNotFound) as exc:
+            out = type(exc).__name__
+        seen[who].append(out)
+    return seen

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from agentkernel import InMemoryStore, Runner
+from agentkernel.session import DEFAULT_USER
 from agentkernel.settings import load_settings
 
 pytestmark = pytest.mark.usefixtures("crewai_home")
@@ -34,5 +35,5 @@ async def test_a_cancelled_crew_run_keeps_the_lease_until_the_crew_has_stopped()
     with pytest.raises(asyncio.CancelledError):
         await run
     assert model_done.is_set(), "the run returned (and released its lease) while the crew was still running"
-    assert await store.acquire_lease("crew-session", "next-run", 1.0)
-    assert await store.load("crew-session") is None, "a cancelled run committed"
+    assert await store.acquire_lease(DEFAULT_USER, "crew-session", "next-run", 1.0)
+    assert await store.load(DEFAULT_USER, "crew-session") is None, "a cancelled run committed"

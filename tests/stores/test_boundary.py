@@ -45,8 +45,8 @@ class RecordingStore(InMemoryStore):
         self.changes.append(change)
         await super().commit(change)
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
-        stored = await super().load(session_id, last_turns=last_turns)
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+        stored = await super().load(user_id, session_id, last_turns=last_turns)
         self.loads.append(stored)
         return stored
 

@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 from agentkernel._records import pending_change
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, StoreUnavailable
 from agentkernel.runner import Runner
-from agentkernel.session import Session
+from agentkernel.session import DEFAULT_USER, Session
 from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores import open_store
@@ -26,7 +26,7 @@ from agentkernel.stores.base import SessionStore
 from agentkernel.stores.dynamodb import DynamoDBOptions, DynamoDBStore, setup
 from agentkernel.stores.dynamodb._client import TableMissing, make_client
 from agentkernel.stores.dynamodb._commit import commit_change, run_cleanup
-from agentkernel.stores.dynamodb._items import META_SK
+from agentkernel.stores.dynamodb._items import META_SK, partition_key
 from agentkernel.testing import ScriptedAgent, StoreContract, StoreMaker, sample_turn
 from agentkernel.testing.moto_server import MotoServer
 
@@ -59,10 +59,10 @@ async def make_dynamodb(endpoint: str) -> AsyncIterator[Callable[..., DynamoDBSt
         await store.aclose()
 
 
-def put_meta_record(store: DynamoDBStore, session_id: str, raw: str) -> None:
+def put_meta_record(store: DynamoDBStore, session_id: str, raw: str, *, user_id: str = DEFAULT_USER) -> None:
     store.client.update_item(
         TableName=store.table_name,
-        Key={"pk": {"S": session_id}, "sk": {"S": META_SK}},
+        Key={"pk": {"S": partition_key(user_id, session_id)}, "sk": {"S": META_SK}},
         UpdateExpression="SET rec = :r",
         ExpressionAttributeValues={":r": {"S": raw}},
     )
@@ -73,9 +73,9 @@ class TestDynamoDBStore(StoreContract):
     def make_store(self, make_dynamodb: Callable[..., DynamoDBStore]) -> StoreMaker:
         return make_dynamodb
 
-    async def corrupt_record(self, store: SessionStore, session_id: str, raw: str) -> None:
+    async def corrupt_record(self, store: SessionStore, user_id: str, session_id: str, raw: str) -> None:
         assert isinstance(store, DynamoDBStore)
-        put_meta_record(store, session_id, raw)
+        put_meta_record(store, session_id, raw, user_id=user_id)
 
 
 async def save(store: SessionStore, session: Session) -> Session:
@@ -91,7 +91,7 @@ def items_of(store: DynamoDBStore, session_id: str) -> list[dict[str, Any]]:
     pages = store.client.get_paginator("query").paginate(
         TableName=store.table_name,
         KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": session_id}},
+        ExpressionAttributeValues={":pk": {"S": partition_key(DEFAULT_USER, session_id)}},
         ConsistentRead=True,
     )
     return [item for page in pages for item in page["Items"]]
@@ -165,7 +165,7 @@ async def test_a_corrupt_turn_item_is_reported_for_that_session_only(
     (first_turn, _) = sort_keys(store, "bad", "t")
     store.client.update_item(
         TableName=store.table_name,
-        Key={"pk": {"S": "bad"}, "sk": {"S": first_turn}},
+        Key={"pk": {"S": partition_key(DEFAULT_USER, "bad")}, "sk": {"S": first_turn}},
         UpdateExpression="SET d = :d, z = :z",
         ExpressionAttributeValues={":d": {"B": b"\x00not a record"}, ":z": {"BOOL": True}},
     )
@@ -189,8 +189,9 @@ async def test_a_missing_turn_item_is_corruption_not_a_shorter_transcript(
     for i in range(3):
         session.append_turn(sample_turn(f"t{i}"))
     await save(store, session)
+    pk = partition_key(DEFAULT_USER, "holey")
     store.client.delete_item(
-        TableName=store.table_name, Key={"pk": {"S": "holey"}, "sk": {"S": sort_keys(store, "holey", "t")[1]}}
+        TableName=store.table_name, Key={"pk": {"S": pk}, "sk": {"S": sort_keys(store, "holey", "t")[1]}}
     )
     with pytest.raises(CorruptSession, match="turns 0-2"):
         await Sessions(store).find("holey")
@@ -202,17 +203,17 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
 ) -> None:
     clock = FakeClock()
     store = make_dynamodb(ttl=60, clock=clock)
-    old = Session("reused", user_id="u")
+    old = Session("reused")
     old.set("secret", "old")
     old.namespace("crewai")["memory"] = random_text(500_000, seed=6)
     old.append_turn(sample_turn("old turn"))
     await save(store, old)
 
     clock.now += 61  # expired, though no item has been deleted yet
-    assert await Sessions(store).find("reused", user_id="u") is None
+    assert await Sessions(store).find("reused") is None
     assert len(items_of(store, "reused")) > 1
-    fresh = await save(store, Session("reused", user_id="u"))
-    loaded = await Sessions(store).find("reused", user_id="u")
+    fresh = await save(store, Session("reused"))
+    loaded = await Sessions(store).find("reused")
     assert loaded is not None
     assert loaded.version == 1 == fresh.version
     assert loaded.keys() == []
@@ -223,10 +224,10 @@ async def test_a_session_created_again_after_delete_or_expiry_shows_no_old_data(
     loaded.set("new", 1)
     loaded.append_turn(sample_turn("new turn"))
     await save(store, loaded)
-    assert await store.delete("reused") is True
+    assert await store.delete(DEFAULT_USER, "reused") is True
     assert items_of(store, "reused") == [], "a deleted session leaves no item behind"
-    again = await save(store, Session("reused", user_id="u"))
-    reloaded = await Sessions(store).find("reused", user_id="u")
+    again = await save(store, Session("reused"))
+    reloaded = await Sessions(store).find("reused")
     assert reloaded is not None
     assert reloaded.keys() == []
     assert reloaded.turn_count == 0
@@ -299,9 +300,9 @@ async def test_an_endpoint_that_is_down_raises_store_unavailable(aws_env: None) 
         with pytest.raises(StoreUnavailable):
             await store.list_sessions("anonymous")
         with pytest.raises(StoreUnavailable):
-            await store.acquire_lease("s", "t", 5)
+            await store.acquire_lease(DEFAULT_USER, "s", "t", 5)
         with pytest.raises(StoreUnavailable):
-            await store.delete("s")
+            await store.delete(DEFAULT_USER, "s")
     finally:
         await store.aclose()
 
@@ -525,7 +526,7 @@ async def test_a_delete_whose_cleanup_fails_still_deletes_the_session(
         raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
 
     store.client.meta.events.register("before-send.dynamodb.BatchWriteItem", connection_lost)
-    assert await store.delete("half") is True
+    assert await store.delete(DEFAULT_USER, "half") is True
     store.client.meta.events.unregister("before-send.dynamodb.BatchWriteItem", connection_lost)
     assert "not all of its items" in caplog.text
     assert await Sessions(store).find("half") is None

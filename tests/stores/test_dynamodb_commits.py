@@ -19,11 +19,11 @@ from agentkernel._records import pending_change
 from agentkernel.errors import SessionConflict, SessionTooLarge, StoreUnavailable
 from agentkernel.registry import AdapterSet
 from agentkernel.runner import Runner
-from agentkernel.session import Session
+from agentkernel.session import DEFAULT_USER, Session
 from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.dynamodb import CommitTooLarge, DynamoDBStore
-from agentkernel.stores.dynamodb._items import META_SK
+from agentkernel.stores.dynamodb._items import META_SK, partition_key
 from agentkernel.testing import sample_turn
 from agentkernel.testing.fault_proxy import FaultProxy
 from agentkernel.testing.moto_server import MotoServer
@@ -42,7 +42,9 @@ __all__ = ["endpoint", "make_dynamodb", "moto_server"]  # fixtures used by name 
 
 def header_of(store: DynamoDBStore, session_id: str) -> dict[str, Any] | None:
     item: dict[str, Any] | None = store.client.get_item(
-        TableName=store.table_name, Key={"pk": {"S": session_id}, "sk": {"S": META_SK}}, ConsistentRead=True
+        TableName=store.table_name,
+        Key={"pk": {"S": partition_key(DEFAULT_USER, session_id)}, "sk": {"S": META_SK}},
+        ConsistentRead=True,
     ).get("Item")
     return item
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from agentkernel.session import Session
+from agentkernel.session import DEFAULT_USER, Session
 from agentkernel.sessions import Sessions
 from agentkernel.stores import InMemoryStore, SessionStore
 from agentkernel.testing import StoreContract, StoreMaker
@@ -15,9 +15,9 @@ class TestInMemoryStore(StoreContract):
     def make_store(self) -> StoreMaker:
         return lambda ttl=0: InMemoryStore(ttl=ttl)
 
-    async def corrupt_record(self, store: SessionStore, session_id: str, raw: str) -> None:
+    async def corrupt_record(self, store: SessionStore, user_id: str, session_id: str, raw: str) -> None:
         assert isinstance(store, InMemoryStore)
-        store._corrupt(session_id, raw)
+        store._corrupt(user_id, session_id, raw)
 
 
 async def _save(store: InMemoryStore, session: Session) -> None:
@@ -75,7 +75,7 @@ async def test_the_lru_cap_never_evicts_a_session_a_run_holds() -> None:
     await started.wait()
     for i in range(5):  # other sessions push "held" out of the LRU order while its run is in flight
         await runner.run(ScriptedAgent(), f"other-{i}", "hi")
-    assert not await store.acquire_lease("held", "intruder", 1.0), "the run's lease was evicted"
+    assert not await store.acquire_lease(DEFAULT_USER, "held", "intruder", 1.0), "the run's lease was evicted"
     turn = await run
     assert turn.output == "second answer"
     kept = await Sessions(store).find("held")

@@ -23,7 +23,7 @@ pytest.importorskip("boto3")
 REDIS_FIELDS: dict[str, tuple[Any, Callable[[RedisStore], Any]]] = {
     "url": (SecretStr("rediss://cache.internal:6390/2"), lambda s: s.client.connection_pool.connection_kwargs["port"]),
     "password": (SecretStr("pw"), lambda s: s.client.connection_pool.connection_kwargs["password"]),
-    "prefix": ("app1:", lambda s: s.keys("x").base.split("{")[0]),
+    "prefix": ("app1:", lambda s: s.keys("u", "x").base.split("{")[0]),
     "max_connections": (7, lambda s: s.client.connection_pool.max_connections),
     "socket_timeout": (1.5, lambda s: s.client.connection_pool.connection_kwargs["socket_timeout"]),
     "socket_connect_timeout": (0.7, lambda s: s.client.connection_pool.connection_kwargs["socket_connect_timeout"]),

@@ -11,7 +11,7 @@ from redis.crc import key_slot
 from agentkernel import Runner
 from agentkernel._records import encode_turn, pending_change
 from agentkernel.errors import ConfigError, CorruptSession, MissingDependency, SessionConflict
-from agentkernel.session import Session
+from agentkernel.session import DEFAULT_USER, Session
 from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores import SessionStore, open_store
@@ -61,9 +61,9 @@ class TestRedisStore(StoreContract):
     def make_store(self, store_maker: StoreMaker) -> StoreMaker:
         return store_maker
 
-    async def corrupt_record(self, store: SessionStore, session_id: str, raw: str) -> None:
+    async def corrupt_record(self, store: SessionStore, user_id: str, session_id: str, raw: str) -> None:
         assert isinstance(store, RedisStore)
-        await store.client.hset(store.keys(session_id).meta, "record", raw)
+        await store.client.hset(store.keys(user_id, session_id).meta, "record", raw)
 
 
 async def _save(store: RedisStore, session: Session) -> Session:
@@ -83,6 +83,15 @@ async def _all_keys(store: RedisStore) -> list[str]:
     return sorted(key.decode() for key in await store.client.keys("*"))
 
 
+async def _contents(store: RedisStore, key: str) -> object:
+    kind = (await store.client.type(key)).decode()
+    if kind == "hash":
+        return await store.client.hgetall(key)
+    if kind == "list":
+        return await store.client.lrange(key, 0, -1)
+    return sorted(await store.client.smembers(key))
+
+
 # ------------------------------------------------------------------ key layout
 async def test_every_key_of_a_session_shares_its_hash_tag_and_carries_the_ttl(store_maker: StoreMaker) -> None:
     store = store_maker(ttl=60)
@@ -90,10 +99,11 @@ async def test_every_key_of_a_session_shares_its_hash_tag_and_carries_the_ttl(st
     await _full_session(store, "s1")
     await _full_session(store, "s2")
     keys = await _all_keys(store)
-    s1 = [key for key in keys if key.startswith("ak:{s1}:")]
-    assert sorted(s1) == [f"ak:{{s1}}:{part}" for part in ("meta", "ns:langgraph", "ns:shared", "nsindex", "turns")]
+    s1 = [key for key in keys if key.startswith("ak:{alice/s1}:")]
+    parts = ("meta", "ns:langgraph", "ns:shared", "nsindex", "turns")
+    assert sorted(s1) == [f"ak:{{alice/s1}}:{part}" for part in parts]
     assert len({key_slot(key.encode()) for key in s1}) == 1
-    assert key_slot(b"ak:{s1}:meta") != key_slot(b"ak:{s2}:meta")
+    assert key_slot(b"ak:{alice/s1}:meta") != key_slot(b"ak:{alice/s2}:meta")
     for key in keys:  # the session keys of both, and alice's listing index
         ttl = await store.client.pttl(key)
         assert 0 < ttl <= 60_000, key
@@ -115,7 +125,7 @@ async def test_a_commit_without_ttl_makes_every_key_persistent_again(store_maker
 async def test_delete_leaves_no_key_behind(store: RedisStore) -> None:
     await _full_session(store, "gone")
     assert await _all_keys(store)
-    assert await store.delete("gone") is True
+    assert await store.delete("alice", "gone") is True
     assert await _all_keys(store) == []
 
 
@@ -124,13 +134,13 @@ async def test_the_prefix_is_applied_to_every_key(store_maker: StoreMaker) -> No
     assert isinstance(store, RedisStore)
     await _full_session(store)
     assert all(key.startswith("app1:") for key in await _all_keys(store))
-    assert await store_maker(prefix="app2:").load("s1") is None
+    assert await store_maker(prefix="app2:").load("alice", "s1") is None
 
 
 async def test_appending_does_not_rewrite_earlier_turns(store: RedisStore) -> None:
     await _full_session(store, turns=3)
     marker = encode_turn(sample_turn("written by hand").model_copy(update={"index": 0}))
-    await store.client.lset(store.keys("s1").turns, 0, marker)  # a rewrite would put t0 back
+    await store.client.lset(store.keys("alice", "s1").turns, 0, marker)  # a rewrite would put t0 back
 
     loaded = await Sessions(store).find("s1", user_id="alice", last_turns=1)
     assert loaded is not None
@@ -138,7 +148,7 @@ async def test_appending_does_not_rewrite_earlier_turns(store: RedisStore) -> No
     loaded.append_turn(sample_turn("t3"))
     await _save(store, loaded)
 
-    raw = await store.client.lrange(store.keys("s1").turns, 0, -1)
+    raw = await store.client.lrange(store.keys("alice", "s1").turns, 0, -1)
     assert raw[0] == marker.encode()
     final = await Sessions(store).find("s1", user_id="alice")
     assert final is not None
@@ -149,7 +159,7 @@ async def test_a_commit_applied_twice_by_a_retried_call_is_applied_once(store: R
     session = await _full_session(store, turns=1)
     session.append_turn(sample_turn("once"))
     change = pending_change(session)
-    keys = store.keys("s1")
+    keys = store.keys("alice", "s1")
     args = store._commit_args(keys, change)
     replies = [await store._commit(keys=keys.script_keys, args=args) for _ in range(2)]  # as a retried call does
     assert replies == [[b"ok"], [b"ok"]]
@@ -161,18 +171,18 @@ async def test_a_commit_applied_twice_by_a_retried_call_is_applied_once(store: R
 
 async def test_conflict_names_the_stored_version(store: RedisStore) -> None:
     await _full_session(store)
-    stale = Session("s1")
+    stale = Session("s1", user_id="alice")
     with pytest.raises(SessionConflict) as caught:
         await _save(store, stale)
     assert (caught.value.expected, caught.value.actual) == (0, 1)
-    assert await store.client.llen(store.keys("s1").turns) == 3
+    assert await store.client.llen(store.keys("alice", "s1").turns) == 3
 
 
 # ------------------------------------------------------------------ corruption
 async def test_a_corrupt_turn_is_reported_for_that_session_only(store: RedisStore) -> None:
     await _full_session(store, "bad")
     await _full_session(store, "good")
-    await store.client.lset(store.keys("bad").turns, 1, "{not json")
+    await store.client.lset(store.keys("alice", "bad").turns, 1, "{not json")
     loaded = await Sessions(store).find("bad", user_id="alice")  # records are decoded when read
     assert loaded is not None
     with pytest.raises(CorruptSession) as caught:
@@ -189,20 +199,20 @@ async def test_a_corrupt_turn_is_reported_for_that_session_only(store: RedisStor
 async def test_a_key_of_the_wrong_type_is_corrupt_not_an_outage(store: RedisStore) -> None:
     await _full_session(store, "bad")
     await _full_session(store, "good")
-    await store.client.delete(store.keys("bad").meta)
-    await store.client.set(store.keys("bad").meta, "a string, not a hash")
+    await store.client.delete(store.keys("alice", "bad").meta)
+    await store.client.set(store.keys("alice", "bad").meta, "a string, not a hash")
     with pytest.raises(CorruptSession):
-        await Sessions(store).find("bad")
+        await Sessions(store).find("bad", user_id="alice")
     with pytest.raises(CorruptSession):
-        await _save(store, Session("bad"))
+        await _save(store, Session("bad", user_id="alice"))
     assert [m.id for m in (await store.list_sessions("alice")).sessions] == ["good"]
-    assert await store.delete("bad") is True
-    assert await Sessions(store).find("bad") is None
+    assert await store.delete("alice", "bad") is True
+    assert await Sessions(store).find("bad", user_id="alice") is None
 
 
 async def test_a_commit_meeting_a_bad_key_writes_nothing(store: RedisStore) -> None:
     session = await _full_session(store, turns=2)
-    keys = store.keys("s1")
+    keys = store.keys("alice", "s1")
     await store.client.set(keys.namespace("crewai"), "not a hash")  # a stray key the session does not list
     session.set("city", "Porto")
     session.namespace("langgraph")["checkpoint"] = {"step": 2}
@@ -218,14 +228,78 @@ async def test_a_commit_meeting_a_bad_key_writes_nothing(store: RedisStore) -> N
 
 async def test_a_lost_transcript_is_corrupt_and_never_replaced(store: RedisStore) -> None:
     session = await _full_session(store, turns=5)
-    await store.client.delete(store.keys("s1").turns)  # e.g. evicted under memory pressure
+    await store.client.delete(store.keys("alice", "s1").turns)  # e.g. evicted under memory pressure
     with pytest.raises(CorruptSession, match="holds 0 turns but the header counts 5"):
-        await Sessions(store).find("s1")
+        await Sessions(store).find("s1", user_id="alice")
     session.append_turn(sample_turn("would start a new history"))
     with pytest.raises(CorruptSession):
         await _save(store, session)
-    assert await store.client.exists(store.keys("s1").turns) == 0
-    assert await store.client.hget(store.keys("s1").meta, "version") == b"1"
+    assert await store.client.exists(store.keys("alice", "s1").turns) == 0
+    assert await store.client.hget(store.keys("alice", "s1").meta, "version") == b"1"
+
+
+@pytest.mark.parametrize(
+    ("lost", "found"),
+    [
+        ("meta", r"its header \(ak:\{alice/s1\}:meta\) is missing but its transcript .* and its namespace index"),
+        ("nsindex", r"namespace index \(ak:\{alice/s1\}:nsindex\) lists 0 namespaces but the header counts 2"),
+        ("ns:langgraph", r"the hash of namespace langgraph \(ak:\{alice/s1\}:ns:langgraph\) is missing"),
+    ],
+)
+async def test_a_session_that_lost_a_key_is_corrupt_naming_it_and_never_overwritten(
+    store: RedisStore, lost: str, found: str
+) -> None:
+    await _full_session(store, turns=2)
+    keys = store.keys("alice", "s1")
+    await store.client.delete(keys.base + lost)  # evicted, or an operator's DEL
+    survivors = {key: await _contents(store, key) for key in await _all_keys(store) if "{alice/s1}" in key}
+
+    with pytest.raises(CorruptSession, match=found) as caught:
+        await Sessions(store).find("s1", user_id="alice")
+    assert caught.value.session_id == "s1"
+    again = Session("s1", user_id="alice")  # what a run does when it finds no session: create it
+    again.set("city", "Porto")
+    again.append_turn(sample_turn("a new history"))
+    with pytest.raises(CorruptSession, match=found):
+        await _save(store, again)
+    runner = Runner(store, settings=load_settings())
+    with pytest.raises(CorruptSession):
+        await runner.run(ScriptedAgent(), "s1", "hi", user_id="alice")
+    after = {key: await _contents(store, key) for key in await _all_keys(store) if "{alice/s1}" in key}
+    assert after == survivors, "what was left of the session was changed"
+
+    assert await store.delete("alice", "s1") is True  # as the error advises: delete works on what is left
+    assert [key for key in await _all_keys(store) if "{alice/s1}" in key] == []
+    assert await Sessions(store).find("s1", user_id="alice") is None
+
+
+async def test_a_namespace_hash_that_outlived_its_session_never_merges_into_a_new_one(store: RedisStore) -> None:
+    await _full_session(store, turns=1)
+    keys = store.keys("alice", "s1")
+    await store.client.delete(keys.meta, keys.turns, keys.nsindex)  # only ns:langgraph and ns:shared remain
+    assert await Sessions(store).find("s1", user_id="alice") is None  # nothing says a session was here
+    fresh = Session("s1", user_id="alice")
+    fresh.namespace("langgraph")["other"] = 1
+    await _save(store, fresh)
+    loaded = await Sessions(store).find("s1", user_id="alice")
+    assert loaded is not None
+    assert dict(loaded.namespace("langgraph")) == {"other": 1} and loaded.get("city") is None
+    loaded.set("city", "Porto")  # a namespace added later does not pick up the stray hash either
+    await _save(store, loaded)
+    again = await Sessions(store).find("s1", user_id="alice")
+    assert again is not None and dict(again.namespace("shared")) == {"city": "Porto"}
+
+
+async def test_a_commit_to_a_session_that_lost_a_namespace_hash_writes_nothing(store: RedisStore) -> None:
+    session = await _full_session(store, turns=1)
+    keys = store.keys("alice", "s1")
+    await store.client.delete(keys.namespace("langgraph"))
+    session.set("city", "Porto")
+    session.append_turn(sample_turn("t1"))
+    with pytest.raises(CorruptSession, match="namespace langgraph"):
+        await _save(store, session)
+    assert await store.client.llen(keys.turns) == 1
+    assert await store.client.hget(keys.meta, "version") == b"1"
 
 
 # --------------------------------------------------------------------- listing
@@ -233,7 +307,7 @@ async def test_listing_drops_entries_of_sessions_that_are_gone(store: RedisStore
     for sid in ("a", "b", "c"):
         await _full_session(store, sid)
     index = "ak:user:{alice}:sessions"
-    await store.client.delete(*store.keys("b").script_keys)  # gone without the index knowing (expiry)
+    await store.client.delete(*store.keys("alice", "b").script_keys)  # gone without the index knowing (expiry)
     await store.client.zadd(index, {"d": 1.0})  # an entry whose session never existed
     page = await store.list_sessions("alice")
     assert [m.id for m in page.sessions] == ["c", "a"]
@@ -242,7 +316,7 @@ async def test_listing_drops_entries_of_sessions_that_are_gone(store: RedisStore
 
 async def test_listing_never_shows_a_session_whose_owner_changed(store: RedisStore) -> None:
     await _full_session(store, "shared-id", user="alice")
-    await store.delete("shared-id")
+    await store.delete("alice", "shared-id")
     await _full_session(store, "shared-id", user="bob")
     await store.client.zadd("ak:user:{alice}:sessions", {"shared-id": 1.0})  # a stale entry left behind
     assert (await store.list_sessions("alice")).sessions == []
@@ -327,7 +401,7 @@ async def test_only_a_store_made_from_a_url_closes_its_client(server: RedisServe
 
     owned.client.aclose = spy  # type: ignore[method-assign]
     async with owned:
-        assert await owned.load("x") is not None
+        assert await owned.load(DEFAULT_USER, "x") is not None
     assert closed == [True]
 
 

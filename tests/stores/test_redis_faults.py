@@ -11,7 +11,7 @@ import pytest
 from agentkernel._records import pending_change
 from agentkernel.errors import SessionConflict, StoreUnavailable
 from agentkernel.runner import Runner
-from agentkernel.session import Session
+from agentkernel.session import DEFAULT_USER, Session
 from agentkernel.sessions import Sessions
 from agentkernel.settings import load_settings
 from agentkernel.stores.redis import RedisStore
@@ -58,11 +58,11 @@ async def test_a_server_that_is_not_there_is_unavailable_not_absent() -> None:
         with pytest.raises(StoreUnavailable):
             await _bounded(store.commit(pending_change(Session("s1"))))
         with pytest.raises(StoreUnavailable):
-            await _bounded(store.acquire_lease("s1", "token", 5))
+            await _bounded(store.acquire_lease(DEFAULT_USER, "s1", "token", 5))
         with pytest.raises(StoreUnavailable):
             await _bounded(store.list_sessions("anonymous"))
         with pytest.raises(StoreUnavailable):
-            await _bounded(store.delete("s1"))
+            await _bounded(store.delete(DEFAULT_USER, "s1"))
         with pytest.raises(StoreUnavailable):
             await _bounded(_runner(store).run(ScriptedAgent(), "s1", "hello"))
 
@@ -84,7 +84,7 @@ async def test_a_server_stopped_mid_run_loses_nothing_and_work_continues(
     with pytest.raises(StoreUnavailable):
         await _bounded(Sessions(store).find("s1"))
     with pytest.raises(StoreUnavailable):
-        await _bounded(store.acquire_lease("s1", "other", 5))
+        await _bounded(store.acquire_lease(DEFAULT_USER, "s1", "other", 5))
     stale = Session("s1")
     stale.append_turn(sample_turn("while down"))
     with pytest.raises(StoreUnavailable):

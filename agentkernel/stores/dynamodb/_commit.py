@@ -1,7 +1,8 @@
 """One commit to the DynamoDB table: a version-checked ``TransactWriteItems`` that flips the header.
 
 A commit of up to 99 items is one transaction: the header (``Put`` with a condition on its version
-and generation), one ``Put`` per new turn and per set value, one ``Delete`` per deleted key.
+and on the session's life, ``change.expected_life``, so a change from an earlier life of the id
+is refused even when the versions agree), one ``Put`` per new turn and per set value, one ``Delete`` per deleted key.
 Clearing a namespace or the transcript only moves an epoch in the header; creating a session over
 an expired one draws a new generation. What those make unreachable, and chunks of overwritten
 values, is deleted after the transaction succeeds (see :class:`Cleanup`), best effort: nothing
@@ -43,6 +44,7 @@ from agentkernel.stores.dynamodb._items import (
     namespace_prefix,
     new_gen,
     pack,
+    partition_key,
     payload_attrs,
     turn_prefix,
     turn_sk,
@@ -98,7 +100,7 @@ class Cleanup:
     """What a commit made unreachable, to delete afterwards (best effort).
 
     Attributes:
-        session_id: The session.
+        session_id: The session's partition key (owner and id).
         gen: Its generation after the commit.
         prefixes: Sort-key prefixes whose items (and their chunks) are dead.
         chunks: Chunks of overwritten or deleted values: (nonce, count).
@@ -140,15 +142,18 @@ def commit_change(table: Table, change: SessionChange, plan: CommitPlan) -> Clea
         botocore errors: anything else (the store translates them).
     """
     sid = change.session_id
+    pk = partition_key(change.user_id, sid)
     now = table.clock()
-    current = table.get_meta(sid)
+    current = table.get_meta(pk)
     old = read_state(table, sid, current) if current is not None else None
     live = old is not None and not old.expired(now)
     if live and old is not None and change.commit_id in old.commits:
-        return Cleanup(session_id=sid, gen=old.gen)
+        return Cleanup(session_id=pk, gen=old.gen)
     actual = old.version if live and old is not None else None
     if (actual or 0) != change.expected_version:
         raise SessionConflict(sid, change.expected_version, actual)
+    if live and old is not None and old.life != change.expected_life:
+        raise SessionConflict(sid, change.expected_version, actual, another_life=True)
 
     item_ttl = int(now + plan.ttl + plan.slack) if plan.ttl else None
     deletes = [
@@ -188,13 +193,13 @@ def _in_place(
     updates: list[tuple[str, str, str]],
 ) -> tuple[_Draft, Cleanup]:
     """A commit that fits one transaction: new items in the current generation and epochs."""
-    sid = change.session_id
+    pk = partition_key(change.user_id, change.session_id)
     if old is not None:
         state = replace(old, namespace_epochs=dict(old.namespace_epochs), big=dict(old.big))
     else:
         state = MetaState(version=0, gen=new_gen(), record="", floor=item_ttl)
     draft = _Draft(state=state, old_gen=old.gen if old is not None else None, item_ttl=item_ttl)
-    cleanup = Cleanup(session_id=sid, gen=state.gen)
+    cleanup = Cleanup(session_id=pk, gen=state.gen)
     version = change.meta.version
 
     if change.clear_transcript:
@@ -214,7 +219,7 @@ def _in_place(
     inline_max = max(1024, min(plan.chunk_size, room // total))
     for namespace, key in deletes:
         sk = value_sk(state.gen, namespace, state.epoch(namespace), key)
-        draft.actions.append({"Delete": {"TableName": table.name, "Key": table.key(sid, sk)}})
+        draft.actions.append({"Delete": {"TableName": table.name, "Key": table.key(pk, sk)}})
         if sk in state.big:
             cleanup.chunks.append(state.big.pop(sk))
     for namespace, key, raw in updates:
@@ -235,7 +240,8 @@ def _rewrite(
     new generation; the old generation is purged afterwards.
     """
     sid = change.session_id
-    values, turns = _read_all(table, sid, old) if old is not None else ({}, [])
+    pk = partition_key(change.user_id, sid)
+    values, turns = _read_all(table, pk, change, old) if old is not None else ({}, [])
     for namespace in change.cleared_namespaces:
         values.pop(namespace, None)
     if change.clear_transcript:
@@ -252,7 +258,7 @@ def _rewrite(
 
     state = MetaState(version=0, gen=new_gen(), record="", floor=item_ttl)
     draft = _Draft(state=state, old_gen=old.gen if old is not None else None, item_ttl=item_ttl)
-    cleanup = Cleanup(session_id=sid, gen=state.gen)
+    cleanup = Cleanup(session_id=pk, gen=state.gen)
     if old is not None:
         cleanup.prefixes.append(gen_prefix(old.gen))
     for namespace in sorted(values):
@@ -266,13 +272,16 @@ def _rewrite(
     return draft, cleanup
 
 
-def _read_all(table: Table, sid: str, old: MetaState) -> tuple[dict[str, dict[str, str]], list[str]]:
+def _read_all(
+    table: Table, pk: str, change: SessionChange, old: MetaState
+) -> tuple[dict[str, dict[str, str]], list[str]]:
     """Every value and turn of the stored session (as of ``old``), for a rewrite."""
-    meta = SessionMeta.from_record(old.record, session_id=sid)
+    sid = change.session_id
+    meta = SessionMeta.from_record(old.record, session_id=sid, user_id=change.user_id)
     try:
-        return read_body(table, sid, old, meta, None)
+        return read_body(table, pk, sid, old, meta, None)
     except Torn as exc:
-        seen = _stored_state(table, sid)
+        seen = _stored_state(table, pk, sid)
         if seen is None or seen.version != old.version or seen.gen != old.gen:
             raise SessionConflict(sid, old.version, None if seen is None else seen.version) from None
         raise CorruptSession(sid, str(exc)) from None
@@ -295,7 +304,8 @@ def _value_item(
     sk = value_sk(state.gen, namespace, epoch, key)
     record = pack(raw, compress_over=plan.compress_over, inline_max=inline_max, chunk_size=plan.chunk_size)
     head = {"ns": {"S": namespace}, "k": {"S": key}, "e": {"N": str(epoch)}}
-    item = _item(table, change.session_id, sk, record, head, draft.item_ttl, draft.staged, state.gen)
+    pk = partition_key(change.user_id, change.session_id)
+    item = _item(table, pk, sk, record, head, draft.item_ttl, draft.staged, state.gen)
     if sk in state.big:
         dead = state.big.pop(sk)
         if cleanup is not None:
@@ -311,7 +321,8 @@ def _turn_item(
     state = draft.state
     sk = turn_sk(state.gen, state.transcript_epoch, index)
     record = pack(raw, compress_over=plan.compress_over, inline_max=inline_max, chunk_size=plan.chunk_size)
-    return _item(table, change.session_id, sk, record, {}, draft.item_ttl, draft.staged, state.gen)
+    pk = partition_key(change.user_id, change.session_id)
+    return _item(table, pk, sk, record, {}, draft.item_ttl, draft.staged, state.gen)
 
 
 def _write(table: Table, change: SessionChange, draft: _Draft) -> None:
@@ -322,6 +333,7 @@ def _write(table: Table, change: SessionChange, draft: _Draft) -> None:
     send may have applied); one without an answer is looked up the same way.
     """
     sid = change.session_id
+    pk = partition_key(change.user_id, sid)
     if draft.staged:
         staged_at = {"N": str(int(table.clock()))}  # lets the sweeper tell an abandoned attempt from one in flight
         for item in draft.staged:
@@ -329,7 +341,7 @@ def _write(table: Table, change: SessionChange, draft: _Draft) -> None:
         try:
             table.batch_put(draft.staged)
         except BaseException:
-            _forget(table, sid, draft.staged)
+            _forget(table, pk, draft.staged)
             raise
     errors = boto_errors()
     try:
@@ -341,15 +353,15 @@ def _write(table: Table, change: SessionChange, draft: _Draft) -> None:
         never_sent = isinstance(exc, errors.ConnectionError)
         answered = isinstance(exc, errors.ClientError)
         try:
-            seen = _stored_state(table, sid)
+            seen = _stored_state(table, pk, sid)
         except (errors.ClientError, errors.BotoCoreError):
             if never_sent:
-                _forget(table, sid, draft.staged)
+                _forget(table, pk, draft.staged)
             raise exc from None
         if seen is not None and change.commit_id in seen.commits:
             return  # an earlier send of this very transaction applied it; its reply was lost
         if answered or never_sent or _cannot_apply(seen, change, draft, table.clock()):
-            _forget(table, sid, draft.staged)
+            _forget(table, pk, draft.staged)
         if error_code(exc) == "TransactionCanceledException":
             reasons = [reason.get("Code", "") for reason in getattr(exc, "response", {}).get("CancellationReasons", [])]
             if {"ConditionalCheckFailed", "TransactionConflict"} & set(reasons):
@@ -365,8 +377,8 @@ def _cannot_apply(seen: MetaState | None, change: SessionChange, draft: _Draft, 
     return seen is None or seen.version != change.expected_version or seen.gen != draft.old_gen
 
 
-def _stored_state(table: Table, sid: str) -> MetaState | None:
-    item = table.get_meta(sid)
+def _stored_state(table: Table, pk: str, sid: str) -> MetaState | None:
+    item = table.get_meta(pk)
     return None if item is None else read_state(table, sid, item)
 
 
@@ -380,13 +392,13 @@ def _forget(table: Table, sid: str, staged: list[Item]) -> None:
     except (errors.ClientError, errors.BotoCoreError, StoreUnavailable) as exc:
         logger.warning("could not delete %d unused staged items of session %s: %s", len(staged), sid, exc)
 def _item(
-    table: Table, sid: str, sk: str, record: Packed, attrs: Item, item_ttl: int | None, staged: list[Item], gen: str
+    table: Table, pk: str, sk: str, record: Packed, attrs: Item, item_ttl: int | None, staged: list[Item], gen: str
 ) -> Item:
-    item = {**table.key(sid, sk), **attrs, **payload_attrs(record)}
+    item = {**table.key(pk, sk), **attrs, **payload_attrs(record)}
     if item_ttl is not None:
         item["ttl"] = {"N": str(item_ttl)}
     for index, chunk in enumerate(record.chunks):
-        part: Item = {**table.key(sid, chunk_sk(gen, record.nonce, index)), "d": {"B": chunk}}
+        part: Item = {**table.key(pk, chunk_sk(gen, record.nonce, index)), "d": {"B": chunk}}
         if item_ttl is not None:
             part["ttl"] = {"N": str(item_ttl)}
         staged.append(part)
@@ -396,10 +408,11 @@ def _item(
 def _header_item(table: Table, change: SessionChange, draft: _Draft, *, now: float, ttl: float) -> Item:
     meta, state = change.meta, draft.state
     item: Item = {
-        **table.key(meta.id, META_SK),
+        **table.key(partition_key(meta.user_id, meta.id), META_SK),
         "rec": {"S": change.header},
         "ver": {"N": str(meta.version)},
         "gen": {"S": state.gen},
+        "life": {"S": meta.life},
         "tep": {"N": str(state.transcript_epoch)},
         "nse": {"M": {ns: {"N": str(epoch)} for ns, epoch in state.namespace_epochs.items()}},
         "big": {"M": {sk: {"S": f"{nonce}:{count}"} for sk, (nonce, count) in state.big.items()}},
@@ -429,7 +442,17 @@ def _header_put(table: Table, change: SessionChange, draft: _Draft, *, now: floa
     else:
         condition = "#ver = :ver AND #gen = :gen AND (attribute_not_exists(#exp) OR #exp > :now)"
         names.update({"#ver": "ver", "#gen": "gen"})
-        values.update({":ver": {"N": str(change.expected_version)}, ":gen": {"S": draft.old_gen or ""}})
+        # the generation read (so a concurrent rewrite is refused) and the life the change was prepared
+        # in (so a change from an earlier life of the id is refused even when the versions agree)
+        values.update(
+            {
+                ":ver": {"N": str(change.expected_version)},
+                ":gen": {"S": draft.old_gen or ""},
+                ":life": {"S": change.expected_life},
+            }
+        )
+        condition = condition.replace("#gen = :gen", "#gen = :gen AND #life = :life")
+        names["#life"] = "life"
     return {
         "Put": {
             "TableName": table.name,

@@ -1,6 +1,8 @@
 """Item layout of the DynamoDB store: sort keys, and how a record becomes item attributes.
 
-Every item of a session has the session id as partition key (``pk``). Sort keys (``sk``)::
+A session is stored under its owner and its id together: every item of a session has
+``<user id>/<session id>`` as partition key (``pk``; neither id can hold ``/``), so two users'
+sessions of the same id share no item, not even the lease. Sort keys (``sk``)::
 
     meta                                  the header; decides whether the session exists
     lease                                 the run lease
@@ -8,8 +10,9 @@ Every item of a session has the session id as partition key (``pk``). Sort keys 
     g#<gen>#t#<epoch>#<index:012>         a turn (zero-padded, so sort order is transcript order)
     g#<gen>#c#<nonce>#<i:05>              chunk ``i`` of a record too big for one item
 
-``gen`` is a random generation drawn when the session is created; items of an earlier life of the
-same id (expired or deleted) have another ``gen`` and are never read. A namespace's ``epoch`` and
+``gen`` is the session's life (``SessionMeta.life``), drawn at random when the session is created;
+items of an earlier life of the same id (expired or deleted) have another ``gen`` and are never
+read, and a commit is written only if the header still holds the life it was prepared in. A namespace's ``epoch`` and
 the transcript's ``epoch`` are the version at which they were last cleared (0: never), so clearing
 them is one write to the header. Keys are hashed in the sort key (they may be long and hold any
 character) and kept whole in the ``k`` attribute.
@@ -46,6 +49,8 @@ __all__ = [
     "new_gen",
     "new_nonce",
     "pack",
+    "partition_key",
+    "session_of",
     "payload_attrs",
     "turn_prefix",
     "turn_sk",
@@ -62,6 +67,16 @@ LEASE_SK = "lease"
 
 STAGED_AT = "at"
 """Attribute of items written before their commit's transaction: when (Unix seconds) they were staged."""
+
+
+def partition_key(user_id: str, session_id: str) -> str:
+    """The partition key of ``user_id``'s session ``session_id``."""
+    return f"{user_id}/{session_id}"
+
+
+def session_of(pk: str) -> str:
+    """The session id in a partition key made by :func:`partition_key`."""
+    return pk.partition("/")[2]
 
 
 def new_gen() -> str:

@@ -28,7 +28,7 @@ from agentkernel.errors import CorruptSession, StoreUnavailable
 from agentkernel.stores.base import SessionChange, SessionMeta, SessionPage, StoredSession, decode_cursor, encode_cursor
 from agentkernel.stores.dynamodb._client import boto_errors, error_code, make_client, translate
 from agentkernel.stores.dynamodb._commit import CommitPlan, commit_change, run_cleanup
-from agentkernel.stores.dynamodb._items import LEASE_SK, META_SK, gen_prefix
+from agentkernel.stores.dynamodb._items import LEASE_SK, META_SK, gen_prefix, partition_key, session_of
 from agentkernel.stores.dynamodb._load import load_session, read_state
 from agentkernel.stores.dynamodb._options import DynamoDBOptions
 from agentkernel.stores.dynamodb._setup import USER_INDEX, setup_table
@@ -127,10 +127,10 @@ class DynamoDBStore:
         return await self._run("create the table", create, self._table.client, self._table.name)
 
     # --------------------------------------------------------------- sessions
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
         """See :meth:`SessionStore.load`."""
         read = functools.partial(load_session, last_turns=last_turns)
-        return await self._run("load a session", read, self._table, session_id)
+        return await self._run("load a session", read, self._table, user_id, session_id)
 
     async def commit(self, change: SessionChange) -> None:
         """See :meth:`SessionStore.commit`.
@@ -167,14 +167,18 @@ class DynamoDBStore:
         except (self._errors.ClientError, self._errors.BotoCoreError) as exc:
             raise translate(exc, action=action, table_name=self._table.name, region=self._region) from exc
 
-    async def delete(self, session_id: str) -> bool:
-        """See :meth:`SessionStore.delete`. The header goes first (atomic); the rest follows."""
-        return await self._run("delete a session", self._delete, session_id)
+    async def delete(self, user_id: str, session_id: str) -> bool:
+        """See :meth:`SessionStore.delete`. The header goes first (atomic); the rest follows.
 
-    def _delete(self, session_id: str) -> bool:
+        Nothing is decoded, so a session with unreadable records is deleted like any other.
+        """
+        return await self._run("delete a session", self._delete, user_id, session_id)
+
+    def _delete(self, user_id: str, session_id: str) -> bool:
         table = self._table
+        pk = partition_key(user_id, session_id)
         old = table.client.delete_item(
-            TableName=table.name, Key=table.key(session_id, META_SK), ReturnValues="ALL_OLD"
+            TableName=table.name, Key=table.key(pk, META_SK), ReturnValues="ALL_OLD"
         ).get("Attributes")
         if old is None:
             return False
@@ -184,7 +188,7 @@ class DynamoDBStore:
             logger.warning("deleted session %s had a malformed header; its other items stay behind", session_id)
             return True
         try:
-            table.purge(session_id, gen_prefix(state.gen))
+            table.purge(pk, gen_prefix(state.gen))
         except (self._errors.ClientError, self._errors.BotoCoreError, StoreUnavailable) as exc:
             # The session is gone already (its header was); the rest is never read again.
             logger.warning("deleted session %s, but not all of its items yet: %s", session_id, exc)
@@ -236,7 +240,7 @@ class DynamoDBStore:
             kwargs["ExclusiveStartKey"] = {
                 "uid": {"S": user_id},
                 "upd": {"N": repr(after[0])},
-                **table.key(after[1], META_SK),
+                **table.key(partition_key(user_id, after[1]), META_SK),
             }
         found: list[tuple[float, SessionMeta]] = []
         while len(found) <= limit:
@@ -245,9 +249,10 @@ class DynamoDBStore:
             for item in page.get("Items", []):
                 if "exp" in item and float(item["exp"]["N"]) <= now:
                     continue
-                session_id = item["pk"]["S"]
+                session_id = session_of(item["pk"]["S"])
                 try:
-                    meta = SessionMeta.from_record(item.get("rec", {}).get("S", ""), session_id=session_id)
+                    record = item.get("rec", {}).get("S", "")
+                    meta = SessionMeta.from_record(record, session_id=session_id, user_id=user_id)
                 except CorruptSession as exc:
                     logger.warning("listing skips session %s: %s", session_id, exc)
                     continue
@@ -261,18 +266,18 @@ class DynamoDBStore:
         return SessionPage([meta for _, meta in shown], cursor)
 
     # ----------------------------------------------------------------- leases
-    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def acquire_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """See :meth:`SessionStore.acquire_lease`. Expiry is judged by the callers' clocks."""
-        return await self._run("take a lease", self._acquire, session_id, token, ttl)
+        return await self._run("take a lease", self._acquire, partition_key(user_id, session_id), token, ttl)
 
-    def _acquire(self, session_id: str, token: str, ttl: float) -> bool:
+    def _acquire(self, pk: str, token: str, ttl: float) -> bool:
         table = self._table
         now = table.clock()
         return self._conditional(
             table.client.put_item,
             TableName=table.name,
             Item={
-                **table.key(session_id, LEASE_SK),
+                **table.key(pk, LEASE_SK),
                 "tok": {"S": token},
                 "lexp": {"N": repr(now + ttl)},
                 "ttl": {"N": str(int(now + ttl) + 3600)},
@@ -282,17 +287,17 @@ class DynamoDBStore:
             ExpressionAttributeValues={":now": {"N": repr(now)}, ":tok": {"S": token}},
         )
 
-    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def renew_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """See :meth:`SessionStore.renew_lease`."""
-        return await self._run("renew a lease", self._renew, session_id, token, ttl)
+        return await self._run("renew a lease", self._renew, partition_key(user_id, session_id), token, ttl)
 
-    def _renew(self, session_id: str, token: str, ttl: float) -> bool:
+    def _renew(self, pk: str, token: str, ttl: float) -> bool:
         table = self._table
         now = table.clock()
         return self._conditional(
             table.client.update_item,
             TableName=table.name,
-            Key=table.key(session_id, LEASE_SK),
+            Key=table.key(pk, LEASE_SK),
             UpdateExpression="SET #lexp = :exp, #ttl = :ttl",
             ConditionExpression="#tok = :tok AND #lexp > :now",
             ExpressionAttributeNames={"#lexp": "lexp", "#tok": "tok", "#ttl": "ttl"},
@@ -304,30 +309,28 @@ class DynamoDBStore:
             },
         )
 
-    async def lease_remaining(self, session_id: str) -> float | None:
+    async def lease_remaining(self, user_id: str, session_id: str) -> float | None:
         """See :meth:`SupportsLeaseInfo.lease_remaining`. Judged by this caller's clock."""
-        return await self._run("read a lease", self._lease_remaining, session_id)
+        return await self._run("read a lease", self._lease_remaining, partition_key(user_id, session_id))
 
-    def _lease_remaining(self, session_id: str) -> float | None:
+    def _lease_remaining(self, pk: str) -> float | None:
         table = self._table
-        item = table.client.get_item(
-            TableName=table.name, Key=table.key(session_id, LEASE_SK), ConsistentRead=True
-        ).get("Item")
+        item = table.client.get_item(TableName=table.name, Key=table.key(pk, LEASE_SK), ConsistentRead=True).get("Item")
         if item is None or "lexp" not in item:
             return None
         left = float(item["lexp"]["N"]) - table.clock()
         return left if left > 0 else None
 
-    async def release_lease(self, session_id: str, token: str) -> bool:
+    async def release_lease(self, user_id: str, session_id: str, token: str) -> bool:
         """See :meth:`SessionStore.release_lease`."""
-        return await self._run("release a lease", self._release, session_id, token)
+        return await self._run("release a lease", self._release, partition_key(user_id, session_id), token)
 
-    def _release(self, session_id: str, token: str) -> bool:
+    def _release(self, pk: str, token: str) -> bool:
         table = self._table
         return self._conditional(
             table.client.delete_item,
             TableName=table.name,
-            Key=table.key(session_id, LEASE_SK),
+            Key=table.key(pk, LEASE_SK),
             ConditionExpression="#tok = :tok",
             ExpressionAttributeNames={"#tok": "tok"},
             ExpressionAttributeValues={":tok": {"S": token}},

@@ -36,6 +36,7 @@ class MetaState:
         expires_at: Unix time the session expires (``None``: never).
         floor: The earliest ``ttl`` any live item of this generation carries (``None``: no TTL).
         commits: Ids of the latest commits (oldest first), so a change sent again is recognised.
+        life: The id of this life of the session (kept across commits; a change of another is refused).
     """
 
     version: int
@@ -47,6 +48,7 @@ class MetaState:
     expires_at: float | None = None
     floor: int | None = None
     commits: tuple[str, ...] = ()
+    life: str = ""
 
     @classmethod
     def from_item(cls, item: Item) -> MetaState:
@@ -65,6 +67,7 @@ class MetaState:
             expires_at=float(item["exp"]["N"]) if "exp" in item else None,
             floor=int(item["floor"]["N"]) if "floor" in item else None,
             commits=tuple(item.get("cids", {}).get("S", "").split()),
+            life=item.get("life", {}).get("S", ""),
         )
 
     def expired(self, now: float) -> bool:

@@ -1,19 +1,24 @@
 """Where the Redis store keeps each part of a session: the key layout, in one place.
 
-Every key of one session shares the hash tag ``{<session id>}``, so on Redis Cluster they all live
-in one slot and one Lua script may touch them together::
+A session is stored under its owner and its id together: every key of one session shares the hash
+tag ``{<user id>/<session id>}``, so on Redis Cluster they all live in one slot and one Lua script
+may touch them together, and two users' sessions of the same id never share a key::
 
-    <prefix>{<session id>}:meta          hash: version, record (the header), turns (count), commit (id)
-    <prefix>{<session id>}:turns         list: one turn record per item, oldest first (RPUSH only)
-    <prefix>{<session id>}:nsindex       set: names of the namespaces that hold at least one key
-    <prefix>{<session id>}:ns:<name>     hash: key -> value record, one hash per namespace
-    <prefix>{<session id>}:lease         string: the run lease's token, with its own expiry
+    <prefix>{<user>/<session>}:meta       hash: version, life, record (the header), turns (count),
+                                          nss (namespace names), commit (recent ids)
+    <prefix>{<user>/<session>}:turns      list: one turn record per item, oldest first (RPUSH only)
+    <prefix>{<user>/<session>}:nsindex    set: names of the namespaces that hold at least one key
+    <prefix>{<user>/<session>}:ns:<name>  hash: key -> value record, one hash per namespace
+    <prefix>{<user>/<session>}:lease      string: the run lease's token, with its own expiry
+
+The header counts the turns and lists the namespaces, so a session that lost one of its keys (an
+eviction, an operator's ``DEL``) is found out on load and on commit, and reported as corrupt.
 
 Listing needs one more key per user, in the user's own slot (so never in a session's script)::
 
     <prefix>user:{<user id>}:sessions    sorted set: session id scored by its updated_at
 
-Session and user ids cannot contain ``{`` or ``}`` (they are validated), so the tags are exact.
+Session and user ids cannot contain ``{``, ``}`` or ``/`` (they are validated), so the tags are exact.
 """
 
 from __future__ import annotations
@@ -28,15 +33,16 @@ class SessionKeys:
     """The keys of one session.
 
     Attributes:
-        base: The common stem, ``<prefix>{<session id>}:``; namespace keys are ``base + "ns:" + name``.
+        base: The common stem, ``<prefix>{<user id>/<session id>}:``; namespace keys are
+            ``base + "ns:" + name``.
     """
 
     base: str
 
     @classmethod
-    def of(cls, prefix: str, session_id: str) -> SessionKeys:
-        """The keys of ``session_id`` under ``prefix``."""
-        return cls(f"{prefix}{{{session_id}}}:")
+    def of(cls, prefix: str, user_id: str, session_id: str) -> SessionKeys:
+        """The keys of ``user_id``'s session ``session_id`` under ``prefix``."""
+        return cls(f"{prefix}{{{user_id}/{session_id}}}:")
 
     @property
     def meta(self) -> str:

@@ -5,19 +5,55 @@ and the key stem as ``ARGV[1]``; they derive namespace keys from the stem, which
 session's hash tag and so its Cluster slot.
 
 Redis does not roll back a script that fails half-way, so the commit script reads and checks
-everything (version, key types, transcript length) before its first write: it either writes the
-whole change or nothing.
+everything (version, life, key types, transcript length, namespace count) before its first write:
+it either writes the whole change or nothing.
+
+A session that lost some of its keys (an eviction, an operator's ``DEL``) is corrupt, never absent
+and never silently overwritten: the header counts turns and namespaces, and keys that outlive their
+header are found by both scripts (see ``LEFTOVERS``).
 """
 
 from __future__ import annotations
 
 __all__ = ["ACQUIRE_LEASE", "COMMIT", "DELETE", "INDEX_ADD", "INDEX_REMOVE", "LOAD", "RELEASE_LEASE", "RENEW_LEASE"]
 
+# Shared by COMMIT and LOAD: what of a session remains although its header key is gone.
+LEFTOVERS = r"""
+local function leftovers(meta, turns, nsindex)
+  local left = {}
+  if redis.call('EXISTS', turns) == 1 then left[#left + 1] = 'its transcript (' .. turns .. ')' end
+  if redis.call('EXISTS', nsindex) == 1 then left[#left + 1] = 'its namespace index (' .. nsindex .. ')' end
+  if #left == 0 then return false end
+  return 'its header (' .. meta .. ') is missing but ' .. table.concat(left, ' and ') .. ' remain'
+end
+"""
+
+# Shared by COMMIT and LOAD: the namespace index and hashes agree with the names the header lists.
+NAMESPACES = r"""
+local function namespace_problem(nsindex, listed, names, nskey)
+  if not listed then return 'the header does not list its namespaces' end
+  local counted = 0
+  for _ in string.gmatch(listed, '%S+') do counted = counted + 1 end
+  local held = {}
+  for _, name in ipairs(names) do held[#held + 1] = name end
+  table.sort(held)
+  if table.concat(held, ' ') ~= listed then
+    return 'the namespace index (' .. nsindex .. ') lists ' .. #names .. ' namespaces but the header counts ' .. counted
+  end
+  for _, name in ipairs(names) do
+    if redis.call('EXISTS', nskey(name)) == 0 then
+      return 'the hash of namespace ' .. name .. ' (' .. nskey(name) .. ') is missing'
+    end
+  end
+  return false
+end
+"""
+
 # ARGV: stem, expected version, new version, commit id, meta record, ttl ms, clear transcript (0/1),
-#       new turn count, then three counted sections and the turns:
+#       new turn count, expected life, new life, then three counted sections and the turns:
 #       n, cleared names...; n, (name, k, keys...)...; n, (name, k, key, value, ...)...; n, turns...
-# Returns {"ok"} | {"conflict", actual version} | {"corrupt", detail}.
-COMMIT = r"""
+# Returns {"ok"} | {"conflict", actual version[, "life"]} | {"corrupt", detail}.
+COMMIT = LEFTOVERS + NAMESPACES + r"""
 local RECENT_COMMITS = 16  -- ids of the latest commits, so a retry after a lost reply is recognised
 local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
 local stem = ARGV[1]
@@ -32,28 +68,39 @@ end
 local problem = wrong(meta, 'hash') or wrong(turns, 'list') or wrong(nsindex, 'set')
 if problem then return {'corrupt', problem} end
 
-local stored = redis.call('HMGET', meta, 'version', 'commit', 'turns')
+local stored = redis.call('HMGET', meta, 'version', 'commit', 'turns', 'life', 'nss')
 local recent = stored[2] or ''
 if string.find(' ' .. recent .. ' ', ' ' .. ARGV[4] .. ' ', 1, true) then
   return {'ok'}  -- this very change was applied by an earlier attempt (whose reply was lost)
 end
+local exists = stored[1] ~= false
+if not exists then
+  problem = leftovers(meta, turns, nsindex)  -- never write a new session over what remains of one
+  if problem then return {'corrupt', problem} end
+end
 local actual = 0
-if stored[1] then
+if exists then
   actual = tonumber(stored[1])
   if not actual then return {'corrupt', 'the version field is not a number'} end
 end
-if actual ~= tonumber(ARGV[2]) then
-  return {'conflict', tostring(actual)}
-end
-local exists = stored[1] ~= false
-if exists then
+local names = {}
+if exists then  -- a damaged session is reported as such, whatever version the change expects
   local held = redis.call('LLEN', turns)
   if held ~= tonumber(stored[3]) then
     return {'corrupt', 'the transcript holds ' .. held .. ' turns but the header counts ' .. tostring(stored[3])}
   end
+  names = redis.call('SMEMBERS', nsindex)
+  problem = namespace_problem(nsindex, stored[5], names, nskey)
+  if problem then return {'corrupt', problem} end
+end
+if actual ~= tonumber(ARGV[2]) then
+  return {'conflict', tostring(actual)}
+end
+if exists and stored[4] ~= ARGV[9] then
+  return {'conflict', tostring(actual), 'life'}  -- prepared in an earlier life of this id
 end
 
-local i = 9
+local i = 11
 local cleared = {}
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do cleared[#cleared + 1] = ARGV[i]; i = i + 1 end
@@ -74,8 +121,6 @@ end
 n = tonumber(ARGV[i]); i = i + 1
 local first_turn, last_turn = i, i + n - 1
 
-local names = {}
-if exists then names = redis.call('SMEMBERS', nsindex) end
 for _, name in ipairs(names) do problem = problem or wrong(nskey(name), 'hash') end
 for _, group in ipairs(deleted) do problem = problem or wrong(nskey(group[1]), 'hash') end
 for _, group in ipairs(updated) do problem = problem or wrong(nskey(group[1]), 'hash') end
@@ -89,11 +134,6 @@ local function chunked(command, key, from, to)
     from = stop + 1
   end
 end
-if not exists then
-  -- a new session: drop anything an earlier life of this id left behind
-  for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do redis.call('DEL', nskey(name)) end
-  redis.call('DEL', turns, nsindex)
-end
 for _, name in ipairs(cleared) do
   redis.call('DEL', nskey(name))
   redis.call('SREM', nsindex, name)
@@ -103,7 +143,12 @@ for _, group in ipairs(deleted) do
   chunked('HDEL', nskey(group[1]), group[2], group[3])
   if redis.call('EXISTS', nskey(group[1])) == 0 then redis.call('SREM', nsindex, group[1]) end
 end
+local indexed = {}
+for _, name in ipairs(names) do indexed[name] = true end
 for _, group in ipairs(updated) do
+  -- a hash neither the header nor the index refers to is unreachable (what is left of a session
+  -- whose other keys were all lost): never merge it into this session
+  if not indexed[group[1]] then redis.call('DEL', nskey(group[1])) end
   chunked('HSET', nskey(group[1]), group[2], group[3])
   redis.call('SADD', nsindex, group[1])
 end
@@ -112,7 +157,10 @@ local ids = {}
 for id in string.gmatch(recent, '%S+') do ids[#ids + 1] = id end
 ids[#ids + 1] = ARGV[4]
 while #ids > RECENT_COMMITS do table.remove(ids, 1) end
-redis.call('HSET', meta, 'version', ARGV[3], 'record', ARGV[5], 'commit', table.concat(ids, ' '), 'turns', ARGV[8])
+local listed = redis.call('SMEMBERS', nsindex)
+table.sort(listed)
+redis.call('HSET', meta, 'version', ARGV[3], 'life', ARGV[10], 'record', ARGV[5], 'commit', table.concat(ids, ' '),
+  'turns', ARGV[8], 'nss', table.concat(listed, ' '))
 
 local ttl = tonumber(ARGV[6])
 local all = {meta, turns, nsindex}
@@ -123,11 +171,21 @@ end
 return {'ok'}
 """
 
-# ARGV: stem, turns wanted (-1: all). Returns false (absent) or {record, turn total, turns, {name, {k, v, ...}, ...}}.
-LOAD = r"""
+# ARGV: stem, turns wanted (-1: all). Returns false (absent), {"corrupt", detail} (keys missing), or
+# {"ok", record, turn total, turns, {name, {k, v, ...}, ...}}.
+LOAD = LEFTOVERS + NAMESPACES + r"""
 local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('EXISTS', meta) == 0 then return false end
-local record = redis.call('HGET', meta, 'record')
+local function nskey(name) return ARGV[1] .. 'ns:' .. name end
+if redis.call('EXISTS', meta) == 0 then
+  local problem = leftovers(meta, turns, nsindex)
+  if problem then return {'corrupt', problem} end
+  return false
+end
+local head = redis.call('HMGET', meta, 'record', 'nss')
+local record = head[1]
+local names = redis.call('SMEMBERS', nsindex)
+local problem = namespace_problem(nsindex, head[2], names, nskey)
+if problem then return {'corrupt', problem} end
 local total = redis.call('LLEN', turns)
 local wanted = tonumber(ARGV[2])
 local items = {}
@@ -137,19 +195,25 @@ elseif wanted > 0 then
   items = redis.call('LRANGE', turns, -wanted, -1)
 end
 local state = {}
-for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do
+for _, name in ipairs(names) do
   state[#state + 1] = name
-  state[#state + 1] = redis.call('HGETALL', ARGV[1] .. 'ns:' .. name)
+  state[#state + 1] = redis.call('HGETALL', nskey(name))
 end
-return {record, total, items, state}
+return {'ok', record, total, items, state}
 """
 
-# ARGV: stem. Returns {existed (0/1), meta record or false}. Works whatever the keys hold.
+# ARGV: stem. Returns {existed (0/1), meta record or false}. Works whatever the keys hold, and on
+# whatever remains of a session that lost some of them.
 DELETE = r"""
 local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
 local record = false
-local existed = redis.call('EXISTS', meta)
-if redis.call('TYPE', meta)['ok'] == 'hash' then record = redis.call('HGET', meta, 'record') end
+local existed = math.min(1, redis.call('EXISTS', meta, turns, nsindex))
+if redis.call('TYPE', meta)['ok'] == 'hash' then
+  local head = redis.call('HMGET', meta, 'record', 'nss')
+  record = head[1]
+  -- the header lists the namespaces too, so their hashes go even if the index was lost
+  for name in string.gmatch(head[2] or '', '%S+') do redis.call('DEL', ARGV[1] .. 'ns:' .. name) end
+end
 if redis.call('TYPE', nsindex)['ok'] == 'set' then
   for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do redis.call('DEL', ARGV[1] .. 'ns:' .. name) end
 end

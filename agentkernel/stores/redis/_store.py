@@ -1,6 +1,6 @@
 """The Redis session store: sessions several processes and hosts share, with redis-py's asyncio client.
 
-Each session lives in a few keys under one hash tag (see :mod:`agentkernel.stores.redis._keys`), so
+Each session lives in a few keys under one hash tag of its owner and id (see :mod:`agentkernel.stores.redis._keys`), so
 one Lua script commits a whole change atomically, even on Redis Cluster: it checks the version,
 clears, deletes, updates, appends turns with ``RPUSH`` (never rewriting earlier ones), writes the
 header and refreshes the TTL of every key, or writes nothing. Loads are one script too, so they see
@@ -174,23 +174,29 @@ class RedisStore:
         """The redis-py client in use."""
         return self._client
 
-    def keys(self, session_id: str) -> SessionKeys:
-        """The Redis keys of one session (see :mod:`agentkernel.stores.redis._keys`)."""
-        return SessionKeys.of(self._prefix, session_id)
+    def keys(self, user_id: str, session_id: str) -> SessionKeys:
+        """The Redis keys of ``user_id``'s session ``session_id`` (see :mod:`agentkernel.stores.redis._keys`)."""
+        return SessionKeys.of(self._prefix, user_id, session_id)
 
     # ------------------------------------------------------------ sessions
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
-        """See :meth:`SessionStore.load`. One script reads header, state and turns together."""
-        keys = self.keys(session_id)
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+        """See :meth:`SessionStore.load`. One script reads header, state and turns together.
+
+        Raises:
+            CorruptSession: a record is unreadable, or the session lost some of its keys.
+        """
+        keys = self.keys(user_id, session_id)
         wanted = -1 if last_turns is None else max(0, last_turns)
         with translate_errors(self._where, f"load session {session_id!r}", session_id):
             reply = await self._load(keys=keys.script_keys, args=[keys.base, wanted])
         if reply is None:
             return None
-        record, total, turns, flat_state = reply
+        if _text(reply[0]) == "corrupt":
+            raise CorruptSession(session_id, _text(reply[1]))
+        _, record, total, turns, flat_state = reply
         if record is None:
             raise CorruptSession(session_id, "the header hash has no record")
-        meta = SessionMeta.from_record(record, session_id=session_id)
+        meta = SessionMeta.from_record(record, session_id=session_id, user_id=user_id)
         if total != meta.turn_count:
             raise CorruptSession(
                 session_id, f"the transcript holds {total} turns but the header counts {meta.turn_count}"
@@ -210,13 +216,13 @@ class RedisStore:
         that fails the commit stands and the index catches up with the session's next commit.
         """
         sid = change.session_id
-        keys = self.keys(sid)
+        keys = self.keys(change.user_id, sid)
         with translate_errors(self._where, f"commit to session {sid!r}", sid, ambiguous=True):
             reply = await self._commit(keys=keys.script_keys, args=self._commit_args(keys, change))
         status = _text(reply[0])
         if status == "conflict":
             actual = int(reply[1])
-            raise SessionConflict(sid, change.expected_version, actual or None)
+            raise SessionConflict(sid, change.expected_version, actual or None, another_life=len(reply) > 2)
         if status == "corrupt":
             raise CorruptSession(sid, _text(reply[1]))
         meta = change.meta
@@ -241,6 +247,8 @@ class RedisStore:
             _ms(self._ttl) if self._ttl else 0,
             1 if change.clear_transcript else 0,
             meta.turn_count,
+            change.expected_life,
+            meta.life,
         ]
         args.append(len(change.cleared_namespaces))
         args.extend(sorted(change.cleared_namespaces))
@@ -256,22 +264,23 @@ class RedisStore:
         args.extend(change.turns)
         return args
 
-    async def delete(self, session_id: str) -> bool:
+    async def delete(self, user_id: str, session_id: str) -> bool:
         """See :meth:`SessionStore.delete`. Removes every key of the session and its listing entry.
 
-        A run lease, if one is held, is left to expire on its own.
+        Works on a corrupt session, and on what remains of one that lost some of its keys. A run
+        lease, if one is held, is left to expire on its own.
         """
-        keys = self.keys(session_id)
+        keys = self.keys(user_id, session_id)
         with translate_errors(self._where, f"delete session {session_id!r}", session_id, ambiguous=True):
             existed, record = await self._delete(keys=keys.script_keys, args=[keys.base])
         if record is not None:
             try:
-                meta = SessionMeta.from_record(record, session_id=session_id)
+                meta = SessionMeta.from_record(record, session_id=session_id, user_id=user_id)
             except CorruptSession:
                 meta = None  # its index entry is dropped the next time the owner lists
             if meta is not None:
                 with translate_errors(self._where, f"unlist deleted session {session_id!r}"):
-                    await self._unlist(meta.user_id, session_id, meta.updated_at)
+                    await self._unlist(user_id, session_id, meta.updated_at)
         return bool(existed)
 
     async def _unlist(self, user_id: str, session_id: str, score: float) -> None:
@@ -292,7 +301,8 @@ class RedisStore:
             while len(found) <= limit:
                 want = limit + 1 - len(found)
                 batch = await self._index_page(index, position, want)
-                for (sid, score), meta in zip(batch, await self._headers([sid for sid, _ in batch]), strict=True):
+                headers = await self._headers(user_id, [sid for sid, _ in batch])
+                for (sid, score), meta in zip(batch, headers, strict=True):
                     position = (score, sid)
                     if isinstance(meta, CorruptSession):
                         logger.warning("listing skips session %s: %s", sid, meta)
@@ -327,7 +337,7 @@ class RedisStore:
             rows.extend((_text(sid), float(score)) for sid, score in more)
         return rows[:want]
 
-    async def _headers(self, session_ids: Sequence[str]) -> list[SessionMeta | CorruptSession | None]:
+    async def _headers(self, user_id: str, session_ids: Sequence[str]) -> list[SessionMeta | CorruptSession | None]:
         """The headers of ``session_ids``: decoded, the error of an unreadable one, or ``None`` if gone."""
         if not session_ids:
             return []
@@ -335,7 +345,7 @@ class RedisStore:
 
         async with self._client.pipeline(transaction=False) as pipe:
             for sid in session_ids:
-                pipe.hget(self.keys(sid).meta, "record")
+                pipe.hget(self.keys(user_id, sid).meta, "record")
             records = await pipe.execute(raise_on_error=False)
         out: list[SessionMeta | CorruptSession | None] = []
         for sid, record in zip(session_ids, records, strict=True):
@@ -347,32 +357,35 @@ class RedisStore:
                 out.append(None)
             else:
                 try:
-                    out.append(SessionMeta.from_record(record, session_id=sid))
+                    out.append(SessionMeta.from_record(record, session_id=sid, user_id=user_id))
                 except CorruptSession as exc:
                     out.append(exc)
         return out
 
     # --------------------------------------------------------------- lease
-    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def acquire_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """See :meth:`SessionStore.acquire_lease`: ``SET NX PX``, or an extension for the same token."""
+        lease = self.keys(user_id, session_id).lease
         with translate_errors(self._where, f"take the lease of session {session_id!r}", ambiguous=True):
-            return bool(await self._acquire(keys=[self.keys(session_id).lease], args=[token, _ms(ttl)]))
+            return bool(await self._acquire(keys=[lease], args=[token, _ms(ttl)]))
 
-    async def renew_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def renew_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         """See :meth:`SessionStore.renew_lease`: extends only if ``token`` still holds it (atomic)."""
+        lease = self.keys(user_id, session_id).lease
         with translate_errors(self._where, f"renew the lease of session {session_id!r}", ambiguous=True):
-            return bool(await self._renew(keys=[self.keys(session_id).lease], args=[token, _ms(ttl)]))
+            return bool(await self._renew(keys=[lease], args=[token, _ms(ttl)]))
 
-    async def lease_remaining(self, session_id: str) -> float | None:
+    async def lease_remaining(self, user_id: str, session_id: str) -> float | None:
         """See :meth:`SupportsLeaseInfo.lease_remaining`: the lease key's ``PTTL``."""
         with translate_errors(self._where, f"read the lease of session {session_id!r}"):
-            left = int(await self.client.pttl(self.keys(session_id).lease))
+            left = int(await self.client.pttl(self.keys(user_id, session_id).lease))
         return left / 1000 if left > 0 else None
 
-    async def release_lease(self, session_id: str, token: str) -> bool:
+    async def release_lease(self, user_id: str, session_id: str, token: str) -> bool:
         """See :meth:`SessionStore.release_lease`: deletes only if ``token`` still holds it (atomic)."""
+        lease = self.keys(user_id, session_id).lease
         with translate_errors(self._where, f"release the lease of session {session_id!r}", ambiguous=True):
-            return bool(await self._release(keys=[self.keys(session_id).lease], args=[token]))
+            return bool(await self._release(keys=[lease], args=[token]))
 
     # ----------------------------------------------------------- lifecycle
     async def aclose(self) -> None:
