@@ -160,7 +160,10 @@ class ModelContract:
     """The model-based test every store passes. Subclass and implement :meth:`make_store`.
 
     Capability flags (class attributes):
-        CLOCK: ``make_store`` honours ``clock=`` (adds the TTL expiry rules).
+        CLOCK: ``make_store`` honours ``clock=`` (adds the TTL expiry rule).
+        CLOCK_AT_COMMIT: the store stamps a session's expiry with its clock when it commits
+            (DynamoDB), rather than judging it from the session's ``updated_at`` (in-memory).
+            The expiry rule then moves the clock by the TTL and every session expires at once.
         FAULTS: :meth:`inject`, :meth:`chaos` and :meth:`calm` work (adds the fault rules).
         RESTARTS: :meth:`restart_server` works (adds a rule that restarts the server).
         EXAMPLES, STEPS: Hypothesis ``max_examples`` and ``stateful_step_count``.
@@ -171,6 +174,7 @@ class ModelContract:
     CLOCK: ClassVar[bool] = False
     FAULTS: ClassVar[bool] = False
     RESTARTS: ClassVar[bool] = False
+    CLOCK_AT_COMMIT: ClassVar[bool] = False
     EXAMPLES: ClassVar[int] = 20
     STEPS: ClassVar[int] = 30
 
@@ -532,7 +536,13 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
         @precondition(lambda self: clocked and bool(self.model.live))
         @rule(data=st.data())
         def expire(self, data: st.DataObject) -> None:
-            """Move the clock so the sessions last updated at or before a chosen one expire."""
+            """Move the clock so some sessions expire: those updated at or before a chosen one, or
+            (``CLOCK_AT_COMMIT``) every session committed so far."""
+            if contract.CLOCK_AT_COMMIT:
+                self.clock.now += SESSION_TTL
+                for key in list(self.model.live):
+                    self.model.drop(key)
+                return
             stamps = {}
             for key in self.model.live:
                 session = self.read(*key)
