@@ -99,6 +99,9 @@ class Handle:
     seq: int
     """The model's commit sequence number of its key when loaded (or last committed)."""
     ops: list[Op] = field(default_factory=list)
+    resent_seq: int | None = None
+    """Set when its last save was applied although the client saw an error: saving it again
+    while the key is still at that commit may be recognised as the same change (nothing new)."""
 
 
 def apply_ops(life: Life, ops: list[Op]) -> Life:
@@ -124,12 +127,15 @@ class ModelState:
         self.seq: dict[tuple[str, str], int] = {}
         self.lives = 0
         self.ever: set[tuple[str, str]] = set()
+        self.listed_late: set[tuple[str, str]] = set()
+        """Keys that may be missing from listings (``KNOWN_BUG_INDEX_LAG``)."""
 
     def bump(self, key: tuple[str, str]) -> int:
         self.seq[key] = self.seq.get(key, 0) + 1
         return self.seq[key]
 
     def put(self, key: tuple[str, str], life: Life) -> None:
+        self.listed_late.discard(key)
         self.live[key] = life
         self.ever.add(key)
         self.bump(key)
@@ -139,6 +145,7 @@ class ModelState:
         return Life(self.lives)
 
     def drop(self, key: tuple[str, str]) -> None:
+        self.listed_late.discard(key)
         if self.live.pop(key, None) is not None:
             self.bump(key)
 
@@ -147,7 +154,7 @@ def observed(session: Session | None) -> tuple[dict[str, Any], list[str]] | None
     """What the model compares of a loaded session: shared values and the prompts of its turns."""
     if session is None:
         return None
-    values = {key: session.get(key) for key in session.keys()}
+    values = {key: session.get(key) for key in session.keys()}  # noqa: SIM118 - a Session is no dict
     prompts = [turn.input[-1].content for turn in session.turns]
     return values, prompts
 
@@ -188,6 +195,11 @@ class ModelContract:
     KNOWN_BUG_CLEAR_ORDER: ClassVar[bool] = True
     """Issue 9 item 11: ``clear()`` on a handle passed to ``Runner.run`` is dropped or applied out
     of order. While set, handles with a pending clear are only saved, never passed to a run."""
+
+    KNOWN_BUG_INDEX_LAG: ClassVar[bool] = False
+    """Issue 9 items 10 and 13 (Redis): a commit whose listing-index update failed stands, but the
+    session is missing from its owner's listing until its next commit. While set, a session whose
+    last commit was in a faulty operation may be missing from listings (never extra)."""
 
     def make_store(self, *, ttl: float = 0, clock: Callable[[], float] | None = None) -> SessionStore:
         """A store whose sessions expire after ``ttl`` seconds by ``clock`` (when ``CLOCK``); override."""
@@ -244,7 +256,8 @@ class _Clock:
         return self.now
 
 
-def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one closure per contract
+def _machine_for(contract: ModelContract) -> type[Any]:
+    from hypothesis import event
     from hypothesis import strategies as st
     from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
@@ -344,7 +357,10 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
             got = observed(self.read(*key))
             before = self.model.live.get(key)
             if got == expected(before):
+                event(f"ambiguous {what}: not applied")
                 return
+            event(f"ambiguous {what}: applied")
+            late = contract.KNOWN_BUG_INDEX_LAG and applied is not None
             assert got == expected(applied), (
                 f"{key}: after an ambiguous {what} the store has {got}; "
                 f"acceptable: not applied {expected(before)} or applied once {expected(applied)}"
@@ -353,6 +369,8 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
                 self.model.drop(key)
             else:
                 self.model.put(key, applied)
+            if late:
+                self.model.listed_late.add(key)
 
         def handle_for(self, session: Session, key: tuple[str, str], life: int | None) -> Handle:
             made = Handle(session, key, life, self.model.seq.get(key, 0))
@@ -420,6 +438,11 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
                 self.sync(self.sessions.save(handle.session))
             except (SessionConflict, SessionNotFound):
                 assert outcome == "refused", f"{handle.key}: a save the model accepts was refused"
+                return
+            resent = handle.resent_seq
+            if outcome == "refused" and resent is not None and resent == self.model.seq.get(handle.key):
+                current = self.model.live[handle.key]  # a resend of the applied change: nothing new
+                handle.life, handle.seq, handle.ops, handle.resent_seq = current.number, resent, [], None
                 return
             assert outcome != "refused", (
                 f"{handle.key}: a save from a stale handle (life {handle.life}, seq {handle.seq}) was accepted"
@@ -497,7 +520,8 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
 
             calls = self.agent_calls
             try:
-                self.sync(self.runner.run(self.agent(owner_deletes), self.sid(user, sid), "late", user_id=self.user(user)))
+                late = self.runner.run(self.agent(owner_deletes), self.sid(user, sid), "late", user_id=self.user(user))
+                self.sync(late)
             except SessionNotFound:
                 pass
             else:
@@ -517,7 +541,8 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
                 await self.sessions.save(other)
 
             written = apply_ops(self.model.live[session_key], [("set", key, value)])
-            self.sync(self.runner.run(self.agent(other_client_writes), self.sid(user, sid), prompt, user_id=self.user(user)))
+            agent = self.agent(other_client_writes)
+            self.sync(self.runner.run(agent, self.sid(user, sid), prompt, user_id=self.user(user)))
             written.turns.append(prompt)
             self.model.put(session_key, written)
 
@@ -572,6 +597,10 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
                     break
             want = sorted(self.sid(u, s) for (u, s) in self.model.live if u == user)
             assert len(seen) == len(set(seen)), f"{user}: listing repeats a session: {seen}"
+            late = {self.sid(u, s) for (u, s) in self.model.listed_late if u == user}
+            if late:  # KNOWN_BUG_INDEX_LAG: these may be missing, nothing may be extra
+                assert set(seen) <= set(want) and set(want) - set(seen) <= late, f"{user}: listing {seen}, model {want}"
+                return
             assert sorted(seen) == want, f"{user}: listing {sorted(seen)}, model {want}"
 
         @rule(user=users, owner=users, sid=sids)
@@ -603,7 +632,9 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
             if op == "run":
                 prompt = self.next_prompt()
                 applied: Life | None = self.run_outcome(key, [], prompt)
-                call: Awaitable[Any] = self.runner.run(self.agent(), self.sid(user, sid), prompt, user_id=self.user(user))
+                call: Awaitable[Any] = self.runner.run(
+                    self.agent(), self.sid(user, sid), prompt, user_id=self.user(user)
+                )
             else:
                 applied = None
                 call = self.sessions.delete(self.sid(user, sid), user_id=self.user(user))
@@ -623,6 +654,8 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
             else:
                 assert applied is not None
                 self.model.put(key, applied)
+                if contract.KNOWN_BUG_INDEX_LAG:  # a fault may have hit the index update alone
+                    self.model.listed_late.add(key)
 
         @precondition(lambda self: faults)
         @rule(handle=handles, fault=st.sampled_from(["drop_request", "drop_reply", "reset"]))
@@ -633,20 +666,22 @@ def _machine_for(contract: ModelContract) -> type[Any]:  # noqa: C901 - one clos
             if outcome != "ok":
                 return  # refused saves are covered without faults
             contract.inject(fault)
+            assert life is not None
             try:
                 self.sync(self.sessions.save(handle.session))
             except StoreUnavailable:
-                self.settle(handle.key, life if outcome == "ok" else None, "save")
-                if outcome == "ok" and self.model.live.get(handle.key) is life:
-                    handle.life, handle.seq, handle.ops = life.number, self.model.seq[handle.key], []
+                self.settle(handle.key, life, "save")
+                if self.model.live.get(handle.key) is life:  # applied, but the handle never heard
+                    handle.resent_seq = self.model.seq[handle.key]
                 return
             except (SessionConflict, SessionNotFound):
                 contract.calm()
                 assert outcome == "refused", f"{handle.key}: a save the model accepts was refused"
                 return
             contract.calm()
-            assert outcome == "ok" and life is not None, f"{handle.key}: a stale save was accepted"
             self.saved(handle, life)
+            if contract.KNOWN_BUG_INDEX_LAG:
+                self.model.listed_late.add(handle.key)
 
         @precondition(lambda self: faults)
         @rule()
