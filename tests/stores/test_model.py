@@ -31,7 +31,7 @@ def bounded(examples: int, steps: int) -> tuple[int, int]:
 
 class TestModelInMemory(ModelContract):
     CLOCK = True
-    EXAMPLES, STEPS = bounded(60, 40)
+    EXAMPLES, STEPS = bounded(100, 40)
 
     def make_store(self, *, ttl: float = 0, clock: Callable[[], float] | None = None) -> SessionStore:
         return InMemoryStore(ttl=ttl, clock=clock or time.time)
