@@ -126,7 +126,6 @@ class ModelState:
         self.live: dict[tuple[str, str], Life] = {}
         self.seq: dict[tuple[str, str], int] = {}
         self.lives = 0
-        self.ever: set[tuple[str, str]] = set()
         self.listed_late: set[tuple[str, str]] = set()
         """Keys that may be missing from listings (``KNOWN_BUG_INDEX_LAG``)."""
 
@@ -137,7 +136,6 @@ class ModelState:
     def put(self, key: tuple[str, str], life: Life) -> None:
         self.listed_late.discard(key)
         self.live[key] = life
-        self.ever.add(key)
         self.bump(key)
 
     def new_life(self) -> Life:
@@ -285,7 +283,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
             self.runner = Runner(self.store, settings=load_settings(runner=main))
             self.rival = Runner(self.store, settings=load_settings(runner={"busy": "reject"}))
             self.model = ModelState()
-            self.all_handles: list[Handle] = []
             self.prompts = 0
             self.values = 0
             self.agent_calls = 0
@@ -373,9 +370,7 @@ def _machine_for(contract: ModelContract) -> type[Any]:
                 self.model.listed_late.add(key)
 
         def handle_for(self, session: Session, key: tuple[str, str], life: int | None) -> Handle:
-            made = Handle(session, key, life, self.model.seq.get(key, 0))
-            self.all_handles.append(made)
-            return made
+            return Handle(session, key, life, self.model.seq.get(key, 0))
 
         # ------------------------------------------------------------ handles
         @rule(target=handles, user=users, sid=sids)
