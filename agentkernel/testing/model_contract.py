@@ -170,7 +170,8 @@ class ModelContract:
             (DynamoDB), rather than judging it from the session's ``updated_at`` (in-memory).
             The expiry rule then moves the clock by the TTL and every session expires at once.
         FAULTS: :meth:`inject`, :meth:`chaos` and :meth:`calm` work (adds the fault rules).
-        RESTARTS: :meth:`restart_server` works (adds a rule that restarts the server).
+        RESTARTS: :meth:`stop_server` and :meth:`start_server` work (adds rules that restart
+            the server, and that run while it is down).
         EXAMPLES, STEPS: Hypothesis ``max_examples`` and ``stateful_step_count``.
 
     Known-bug flags restrict rules where today's code fails; each names its issue item.
@@ -220,6 +221,15 @@ class ModelContract:
 
     def restart_server(self) -> None:
         """Stop the server and start it again with its data (when ``RESTARTS``)."""
+        self.stop_server()
+        self.start_server()
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (when ``RESTARTS``); override."""
+        raise NotImplementedError
+
+    def start_server(self) -> None:
+        """Start the stopped server again with its data (when ``RESTARTS``); override."""
         raise NotImplementedError
 
     def machine(self) -> type[Any]:
@@ -687,6 +697,20 @@ def _machine_for(contract: ModelContract) -> type[Any]:
         @rule()
         def restart_server(self) -> None:
             contract.restart_server()
+
+        @precondition(lambda self: contract.RESTARTS)
+        @rule(user=users, sid=sids)
+        def run_while_the_server_is_down(self, user: str, sid: str) -> None:
+            """A run against a stopped server fails with StoreUnavailable and writes nothing."""
+            contract.stop_server()
+            try:
+                with contextlib.suppress(StoreUnavailable):
+                    prompt = self.next_prompt()
+                    self.sync(self.runner.run(self.agent(), self.sid(user, sid), prompt, user_id=self.user(user)))
+                    raise AssertionError(f"{(user, sid)}: a run succeeded with the server stopped")
+            finally:
+                contract.start_server()
+            self.check_key(user, sid)
 
         # ---------------------------------------------------------- invariant
         @invariant()

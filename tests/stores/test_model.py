@@ -77,8 +77,11 @@ class TestModelRedis(ModelContract):
     def drop_connections(self) -> None:
         self.proxy.drop_connections()
 
-    def restart_server(self) -> None:
-        self.server.restart()
+    def stop_server(self) -> None:
+        self.server.stop()
+
+    def start_server(self) -> None:
+        self.server.start()
 
 
 # --------------------------------------------------------------- DynamoDB (moto server mode)
