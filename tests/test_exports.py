@@ -26,7 +26,7 @@ def test_public_api_is_pinned() -> None:
 def test_testing_kit_is_pinned() -> None:
     assert sorted(agentkernel.testing.__all__) == sorted(
         [
-            "AdapterContract", "AgentMaker", "NetworkBlocked", "Reply", "Respond", "ScriptedAdapter",
+            "AdapterContract", "AgentMaker", "ModelContract", "NetworkBlocked", "Reply", "Respond", "ScriptedAdapter",
             "ScriptedAgent", "StoreContract", "StoreMaker", "echo", "no_network", "sample_turn",
         ]
     )  # fmt: skip

@@ -3,10 +3,12 @@
 * :class:`ScriptedAgent` runs through the kernel with no framework and no model.
 * :class:`StoreContract` is the suite every session store passes.
 * :class:`AdapterContract` is the suite every runner adapter passes.
+* :class:`ModelContract` is the model-based test (a Hypothesis state machine) every store
+  passes.
 * :func:`no_network` is a fixture that fails a test reaching beyond loopback.
 
-The suites and the fixture need pytest; they are imported on first use, so programs that only
-use :class:`ScriptedAgent` do not pay for importing pytest.
+The suites and the fixture need pytest (the model test also Hypothesis); they are imported on
+first use, so programs that only use :class:`ScriptedAgent` do not pay for importing pytest.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from agentkernel.testing.scripted import Reply, ScriptedAdapter, ScriptedAgent, 
 
 if TYPE_CHECKING:
     from agentkernel.testing.adapter_contract import AdapterContract, AgentMaker, Respond
+    from agentkernel.testing.model_contract import ModelContract
     from agentkernel.testing.network import NetworkBlocked, no_network
     from agentkernel.testing.store_contract import StoreContract, StoreMaker, sample_turn
 
 __all__ = [
     "AdapterContract",
     "AgentMaker",
+    "ModelContract",
     "NetworkBlocked",
     "Reply",
     "Respond",
@@ -40,6 +44,7 @@ _LAZY = {
     "AdapterContract": "adapter_contract",
     "AgentMaker": "adapter_contract",
     "Respond": "adapter_contract",
+    "ModelContract": "model_contract",
     "StoreContract": "store_contract",
     "StoreMaker": "store_contract",
     "sample_turn": "store_contract",
