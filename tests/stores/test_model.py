@@ -52,7 +52,7 @@ class TestModelRedis(ModelContract):
 
     FAULTS = True
     RESTARTS = True
-    KNOWN_BUG_INDEX_LAG = True
+    KNOWN_BUG_INDEX_LAG = False
     EXAMPLES, STEPS = bounded(10, 25)
 
     @pytest.fixture(autouse=True)

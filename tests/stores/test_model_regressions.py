@@ -1,9 +1,6 @@
 """Minimal failing sequences the model-based test (tests/stores/test_model.py) found, kept as tests.
 
-Each was found by the model-based test and failed before its fix. One is still strict ``xfail``
-while its ``KNOWN_BUG_*`` flag in :class:`agentkernel.testing.model_contract.ModelContract` is set:
-once the fix lands it passes, the strict marker turns that into a failure, and the marker and the
-flag go together.
+Each was found by the model-based test and failed before its fix.
 """
 
 from __future__ import annotations
@@ -107,20 +104,27 @@ async def test_clear_then_set_keeps_the_set_in_a_run() -> None:
     assert [turn.input[-1].content for turn in loaded.turns] == ["after"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 items 10, 13: a commit whose index update failed is not listed")
-async def test_a_commit_whose_listing_index_update_failed_is_still_listed(redis_store: RedisStore) -> None:
+async def test_a_committed_session_is_listed_by_the_commit_itself(redis_store: RedisStore) -> None:
     # Found by TestModelRedis as: faulty_op(run, bob, s2, chaos) -> the run reported success (or an
-    # ambiguous error) and the session loads, but bob's listing is empty. Here the index update is
-    # made to fail directly, as a connection reset right after the commit script does.
+    # ambiguous error) and the session loads, but bob's listing is empty: the listing index was
+    # updated by a second call after the commit, which a reset connection could lose. Here every
+    # script call but the commit's fails, as such a reset would.
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    async def index_fails(*args: object, **kwargs: object) -> None:
-        raise RedisConnectionError("Connection reset by peer")
+    from agentkernel._records import pending_change
+    from agentkernel.session import Session
 
-    runner, sessions = _runner(redis_store), Sessions(redis_store)
+    real_evalsha = redis_store.client.evalsha
+    commit_sha = redis_store._commit.sha
+
+    async def only_the_commit(sha: str, *args: object) -> object:
+        if sha != commit_sha:
+            raise RedisConnectionError("Connection reset by peer")
+        return await real_evalsha(sha, *args)
+
+    await redis_store.client.ping()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(redis_store, "_index_add", index_fails)
-        await runner.run(ScriptedAgent(), "s0", "hello", user_id="bob")
-    assert await sessions.find("s0", user_id="bob") is not None
-    page = await sessions.list(user_id="bob")
+        patch.setattr(redis_store.client, "evalsha", only_the_commit)
+        await redis_store.commit(pending_change(Session("s0", user_id="bob")))
+    page = await Sessions(redis_store).list(user_id="bob")
     assert [meta.id for meta in page.sessions] == ["s0"]

@@ -99,15 +99,16 @@ async def test_every_key_of_a_session_shares_its_hash_tag_and_carries_the_ttl(st
     await _full_session(store, "s1")
     await _full_session(store, "s2")
     keys = await _all_keys(store)
-    s1 = [key for key in keys if key.startswith("ak:{alice/s1}:")]
+    s1 = [key for key in keys if key.startswith("ak:{alice}/s1/")]
     parts = ("meta", "ns:langgraph", "ns:shared", "nsindex", "turns")
-    assert sorted(s1) == [f"ak:{{alice/s1}}:{part}" for part in parts]
-    assert len({key_slot(key.encode()) for key in s1}) == 1
-    assert key_slot(b"ak:{alice/s1}:meta") != key_slot(b"ak:{alice/s2}:meta")
+    assert sorted(s1) == [f"ak:{{alice}}/s1/{part}" for part in parts]
+    # one slot for all of alice's keys, her listing index included, so a commit updates it too
+    assert len({key_slot(key.encode()) for key in keys}) == 1
+    assert key_slot(b"ak:{alice}/s1/meta") != key_slot(b"ak:{bob}/s1/meta")
     for key in keys:  # the session keys of both, and alice's listing index
         ttl = await store.client.pttl(key)
         assert 0 < ttl <= 60_000, key
-    assert "ak:user:{alice}:sessions" in keys
+    assert "ak:{alice}:sessions" in keys
 
 
 async def test_a_commit_without_ttl_makes_every_key_persistent_again(store_maker: StoreMaker) -> None:
@@ -241,9 +242,9 @@ async def test_a_lost_transcript_is_corrupt_and_never_replaced(store: RedisStore
 @pytest.mark.parametrize(
     ("lost", "found"),
     [
-        ("meta", r"its header \(ak:\{alice/s1\}:meta\) is missing but its transcript .* and its namespace index"),
-        ("nsindex", r"namespace index \(ak:\{alice/s1\}:nsindex\) lists 0 namespaces but the header counts 2"),
-        ("ns:langgraph", r"the hash of namespace langgraph \(ak:\{alice/s1\}:ns:langgraph\) is missing"),
+        ("meta", r"its header \(ak:\{alice\}/s1/meta\) is missing but its transcript .* and its namespace index"),
+        ("nsindex", r"namespace index \(ak:\{alice\}/s1/nsindex\) lists 0 namespaces but the header counts 2"),
+        ("ns:langgraph", r"the hash of namespace langgraph \(ak:\{alice\}/s1/ns:langgraph\) is missing"),
     ],
 )
 async def test_a_session_that_lost_a_key_is_corrupt_naming_it_and_never_overwritten(
@@ -252,7 +253,7 @@ async def test_a_session_that_lost_a_key_is_corrupt_naming_it_and_never_overwrit
     await _full_session(store, turns=2)
     keys = store.keys("alice", "s1")
     await store.client.delete(keys.base + lost)  # evicted, or an operator's DEL
-    survivors = {key: await _contents(store, key) for key in await _all_keys(store) if "{alice/s1}" in key}
+    survivors = {key: await _contents(store, key) for key in await _all_keys(store) if "{alice}/s1/" in key}
 
     with pytest.raises(CorruptSession, match=found) as caught:
         await Sessions(store).find("s1", user_id="alice")
@@ -265,11 +266,11 @@ async def test_a_session_that_lost_a_key_is_corrupt_naming_it_and_never_overwrit
     runner = Runner(store, settings=load_settings())
     with pytest.raises(CorruptSession):
         await runner.run(ScriptedAgent(), "s1", "hi", user_id="alice")
-    after = {key: await _contents(store, key) for key in await _all_keys(store) if "{alice/s1}" in key}
+    after = {key: await _contents(store, key) for key in await _all_keys(store) if "{alice}/s1/" in key}
     assert after == survivors, "what was left of the session was changed"
 
     assert await store.delete("alice", "s1") is True  # as the error advises: delete works on what is left
-    assert [key for key in await _all_keys(store) if "{alice/s1}" in key] == []
+    assert [key for key in await _all_keys(store) if "{alice}/s1/" in key] == []
     assert await Sessions(store).find("s1", user_id="alice") is None
 
 
@@ -306,8 +307,9 @@ async def test_a_commit_to_a_session_that_lost_a_namespace_hash_writes_nothing(s
 async def test_listing_drops_entries_of_sessions_that_are_gone(store: RedisStore) -> None:
     for sid in ("a", "b", "c"):
         await _full_session(store, sid)
-    index = "ak:user:{alice}:sessions"
-    await store.client.delete(*store.keys("alice", "b").script_keys)  # gone without the index knowing (expiry)
+    index = "ak:{alice}:sessions"
+    gone = store.keys("alice", "b")
+    await store.client.delete(gone.meta, gone.turns, gone.nsindex)  # gone without the index knowing (an eviction)
     await store.client.zadd(index, {"d": 1.0})  # an entry whose session never existed
     page = await store.list_sessions("alice")
     assert [m.id for m in page.sessions] == ["c", "a"]
@@ -318,7 +320,7 @@ async def test_listing_never_shows_a_session_whose_owner_changed(store: RedisSto
     await _full_session(store, "shared-id", user="alice")
     await store.delete("alice", "shared-id")
     await _full_session(store, "shared-id", user="bob")
-    await store.client.zadd("ak:user:{alice}:sessions", {"shared-id": 1.0})  # a stale entry left behind
+    await store.client.zadd("ak:{alice}:sessions", {"shared-id": 1.0})  # a stale entry left behind
     assert (await store.list_sessions("alice")).sessions == []
     assert [m.id for m in (await store.list_sessions("bob")).sessions] == ["shared-id"]
 
@@ -409,7 +411,7 @@ async def test_the_listing_index_lives_as_long_as_its_longest_lived_session(serv
     forever = RedisStore.from_url(server.url, ttl=0)
     short = RedisStore.from_url(server.url, ttl=5)
     long = RedisStore.from_url(server.url, ttl=50)
-    index = "ak:user:{alice}:sessions"
+    index = "ak:{alice}:sessions"
     try:
         runners = {name: Runner(store, settings=load_settings()) for name, store in
                    {"forever": forever, "short": short, "long": long}.items()}

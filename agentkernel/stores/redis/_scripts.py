@@ -15,7 +15,7 @@ header are found by both scripts (see ``LEFTOVERS``).
 
 from __future__ import annotations
 
-__all__ = ["ACQUIRE_LEASE", "COMMIT", "DELETE", "INDEX_ADD", "INDEX_REMOVE", "LOAD", "RELEASE_LEASE", "RENEW_LEASE"]
+__all__ = ["ACQUIRE_LEASE", "COMMIT", "DELETE", "INDEX_REMOVE", "LOAD", "RELEASE_LEASE", "RENEW_LEASE"]
 
 # Shared by COMMIT and LOAD: what of a session remains although its header key is gone.
 LEFTOVERS = r"""
@@ -49,8 +49,10 @@ local function namespace_problem(nsindex, listed, names, nskey)
 end
 """
 
+# KEYS: meta, turns, nsindex, the owner's listing index (all in the owner's slot).
 # ARGV: stem, expected version, new version, commit id, meta record, ttl ms, clear transcript (0/1),
-#       new turn count, expected life, new life, then three counted sections and the turns:
+#       new turn count, expected life, new life, listing score (updated_at), session id, then three
+#       counted sections and the turns:
 #       n, cleared names...; n, (name, k, keys...)...; n, (name, k, key, value, ...)...; n, turns...
 # Returns {"ok"} | {"conflict", actual version[, "life"]} | {"corrupt", detail}.
 COMMIT = LEFTOVERS + NAMESPACES + r"""
@@ -100,7 +102,7 @@ if exists and stored[4] ~= ARGV[9] then
   return {'conflict', tostring(actual), 'life'}  -- prepared in an earlier life of this id
 end
 
-local i = 11
+local i = 13
 local cleared = {}
 local n = tonumber(ARGV[i]); i = i + 1
 for _ = 1, n do cleared[#cleared + 1] = ARGV[i]; i = i + 1 end
@@ -124,6 +126,7 @@ local first_turn, last_turn = i, i + n - 1
 for _, name in ipairs(names) do problem = problem or wrong(nskey(name), 'hash') end
 for _, group in ipairs(deleted) do problem = problem or wrong(nskey(group[1]), 'hash') end
 for _, group in ipairs(updated) do problem = problem or wrong(nskey(group[1]), 'hash') end
+problem = problem or wrong(KEYS[4], 'zset')
 if problem then return {'corrupt', problem} end
 
 -- write
@@ -168,6 +171,18 @@ for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do all[#all + 1] = nskey(
 for _, key in ipairs(all) do
   if ttl > 0 then redis.call('PEXPIRE', key, ttl) else redis.call('PERSIST', key) end
 end
+
+-- The owner's listing, in this same script: it lives as long as its longest-lived session (a
+-- session that never expires makes it persistent; a shorter TTL never shortens it). Entries of
+-- sessions that are gone are dropped when a listing meets them.
+local index = KEYS[4]
+local current = redis.call('PTTL', index)
+redis.call('ZADD', index, 'GT', ARGV[11], ARGV[12])
+if ttl == 0 then
+  redis.call('PERSIST', index)
+elseif current == -2 or (current >= 0 and current < ttl) then
+  redis.call('PEXPIRE', index, ttl)
+end
 return {'ok'}
 """
 
@@ -202,8 +217,8 @@ end
 return {'ok', record, total, items, state}
 """
 
-# ARGV: stem. Returns {existed (0/1), meta record or false}. Works whatever the keys hold, and on
-# whatever remains of a session that lost some of them.
+# KEYS: as COMMIT's. ARGV: stem, session id. Returns {existed (0/1), meta record or false}. Works
+# whatever the keys hold, and on whatever remains of a session that lost some of them.
 DELETE = r"""
 local meta, turns, nsindex = KEYS[1], KEYS[2], KEYS[3]
 local record = false
@@ -218,6 +233,7 @@ if redis.call('TYPE', nsindex)['ok'] == 'set' then
   for _, name in ipairs(redis.call('SMEMBERS', nsindex)) do redis.call('DEL', ARGV[1] .. 'ns:' .. name) end
 end
 redis.call('DEL', meta, turns, nsindex)
+if redis.call('TYPE', KEYS[4])['ok'] == 'zset' then redis.call('ZREM', KEYS[4], ARGV[2]) end
 return {existed, record}
 """
 
@@ -245,22 +261,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0
-"""
-
-# KEYS: user index. ARGV: score, session id, ttl ms (0: the session never expires).
-# The index lives as long as its longest-lived session: a session that never expires makes it
-# persistent, and a shorter TTL never shortens it. Entries of sessions that are gone are dropped
-# when a listing meets them (their keys may be in other Cluster slots, out of this script's reach).
-INDEX_ADD = r"""
-local current = redis.call('PTTL', KEYS[1])
-redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
-local ttl = tonumber(ARGV[3])
-if ttl == 0 then
-  redis.call('PERSIST', KEYS[1])
-elseif current == -2 or (current >= 0 and current < ttl) then
-  redis.call('PEXPIRE', KEYS[1], ttl)
-end
-return 1
 """
 
 # KEYS: user index. ARGV: session id, score. Remove the entry only if nobody re-scored it since.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from agentkernel._optional import require
-from agentkernel.errors import CorruptSession, SessionConflict, StoreUnavailable
+from agentkernel.errors import CorruptSession, SessionConflict
 from agentkernel.stores.base import SessionChange, SessionMeta, SessionPage, StoredSession, decode_cursor, encode_cursor
 from agentkernel.stores.redis._errors import redact_url, translate_errors
 from agentkernel.stores.redis._keys import SessionKeys, user_index_key
@@ -29,7 +29,6 @@ from agentkernel.stores.redis._scripts import (
     ACQUIRE_LEASE,
     COMMIT,
     DELETE,
-    INDEX_ADD,
     INDEX_REMOVE,
     LOAD,
     RELEASE_LEASE,
@@ -123,7 +122,6 @@ class RedisStore:
         self._acquire = client.register_script(ACQUIRE_LEASE)
         self._renew = client.register_script(RENEW_LEASE)
         self._release = client.register_script(RELEASE_LEASE)
-        self._index_add = client.register_script(INDEX_ADD)
         self._index_remove = client.register_script(INDEX_REMOVE)
 
     @classmethod
@@ -225,16 +223,6 @@ class RedisStore:
             raise SessionConflict(sid, change.expected_version, actual or None, another_life=len(reply) > 2)
         if status == "corrupt":
             raise CorruptSession(sid, _text(reply[1]))
-        meta = change.meta
-        ttl_ms = _ms(self._ttl) if self._ttl else 0
-        try:
-            with translate_errors(self._where, f"index session {sid!r} for listing"):
-                await self._index_add(
-                    keys=[user_index_key(self._prefix, meta.user_id)],
-                    args=[repr(meta.updated_at), sid, ttl_ms],
-                )
-        except StoreUnavailable as exc:  # the commit stands; the index is derived and catches up
-            logger.warning("session %s was committed but not indexed for listing yet: %s", sid, exc)
 
     def _commit_args(self, keys: SessionKeys, change: SessionChange) -> list[str | bytes | int]:
         meta = change.meta
@@ -249,6 +237,8 @@ class RedisStore:
             meta.turn_count,
             change.expected_life,
             meta.life,
+            repr(meta.updated_at),
+            meta.id,
         ]
         args.append(len(change.cleared_namespaces))
         args.extend(sorted(change.cleared_namespaces))
@@ -272,15 +262,7 @@ class RedisStore:
         """
         keys = self.keys(user_id, session_id)
         with translate_errors(self._where, f"delete session {session_id!r}", session_id, ambiguous=True):
-            existed, record = await self._delete(keys=keys.script_keys, args=[keys.base])
-        if record is not None:
-            try:
-                meta = SessionMeta.from_record(record, session_id=session_id, user_id=user_id)
-            except CorruptSession:
-                meta = None  # its index entry is dropped the next time the owner lists
-            if meta is not None:
-                with translate_errors(self._where, f"unlist deleted session {session_id!r}"):
-                    await self._unlist(user_id, session_id, meta.updated_at)
+            existed, _ = await self._delete(keys=keys.script_keys, args=[keys.base, session_id])
         return bool(existed)
 
     async def _unlist(self, user_id: str, session_id: str, score: float) -> None:
