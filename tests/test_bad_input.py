@@ -92,4 +92,5 @@ def test_http_names_the_bad_cursor_and_window() -> None:
             response = client.get("/sessions", params={"cursor": cursor})
             assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_cursor"
         response = client.get("/sessions/s", params={"last": 10**20})
-        assert response.status_code == 422 and "last" in response.json()["error"]["message"]
+        assert response.status_code == 400 and "last" in response.json()["error"]["message"]
+        assert response.json()["error"]["code"] == "invalid_parameter"

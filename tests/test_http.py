@@ -277,7 +277,7 @@ def test_sessions_are_listed_newest_first_a_page_at_a_time(client: TestClient) -
 
 def test_bad_paging_gets_an_error(client: TestClient) -> None:
     error_of(client.get("/sessions", params={"cursor": "not-a-cursor"}), 400, "invalid_cursor")
-    error_of(client.get("/sessions", params={"limit": 0}), 422, "invalid_request")
+    error_of(client.get("/sessions", params={"limit": 0}), 400, "invalid_parameter")
 
 
 def test_session_detail_with_last_n_turns(client: TestClient) -> None:
@@ -453,7 +453,8 @@ def test_every_error_code_is_documented() -> None:
     documented = set(re.findall(r"^\| (\d{3}) \| `([a-z_]+)` \|", text, flags=re.M))
     codes = {(str(status), code) for _, status, code in http_errors._STATUSES}
     codes |= {(str(status), code) for status, code in http_errors._HTTP_CODES.items()}
-    codes |= {("400", "invalid_json"), ("400", "invalid_cursor"), ("422", "invalid_request")}
+    codes |= {("400", "invalid_json"), ("400", "invalid_cursor"), ("400", "invalid_parameter")}
+    codes |= {("422", "invalid_request")}
     assert codes == documented
 
 

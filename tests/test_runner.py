@@ -377,11 +377,11 @@ class CountingStore(InMemoryStore):
         super().__init__()
         self.loads: list[bool] = []  # one entry per load: was any lease held at the time?
 
-    async def load(self, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
-        self.loads.append(not await self.acquire_lease(session_id, "probe", 1.0))
+    async def load(self, user_id: str, session_id: str, *, last_turns: int | None = None) -> StoredSession | None:
+        self.loads.append(not await self.acquire_lease(user_id, session_id, "probe", 1.0))
         if not self.loads[-1]:
-            await self.release_lease(session_id, "probe")
-        return await super().load(session_id, last_turns=last_turns)
+            await self.release_lease(user_id, session_id, "probe")
+        return await super().load(user_id, session_id, last_turns=last_turns)
 
 
 def two_agents(store: InMemoryStore) -> Runner:

@@ -161,6 +161,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{where}: {message}")
+    if all(error.get("loc", ("",))[0] in {"query", "path"} for error in errors):
+        # a bad URL parameter (?last=10**20, ?limit=0) is the caller's error, named, never a store's
+        return error_response(400, "invalid_parameter", "; ".join(parts))
     return error_response(422, "invalid_request", "; ".join(parts))
 
 
