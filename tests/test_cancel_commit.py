@@ -35,7 +35,7 @@ async def test_a_run_cancelled_during_its_commit_commits_then_raises_cancelled()
         await run
     session = await Sessions(store).get("s")
     assert [turn.output for turn in session.turns] == ["kept"]
-    assert await store.acquire_lease("s", "next", 1.0), "the lease was not released"
+    assert await store.acquire_lease("anonymous", "s", "next", 1.0), "the lease was not released"
 
 
 async def test_a_run_cancelled_before_its_commit_commits_nothing() -> None:

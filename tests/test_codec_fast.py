@@ -15,7 +15,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentkernel.codec import _dump_value_carefully, dump_value, from_data, load_record, load_value, to_data
+from agentkernel.codec import (
+    SCHEMA_VERSION,
+    _dump_value_carefully,
+    dump_value,
+    from_data,
+    load_record,
+    load_value,
+    to_data,
+)
 from agentkernel.errors import CorruptSession, InvalidValue
 from agentkernel.session import Session
 
@@ -49,7 +57,8 @@ def careful_value(raw: str) -> Any:
 def test_the_fast_and_careful_paths_write_the_same_record(value: object) -> None:
     raw = dump_value(value, key="k")
     assert raw == _dump_value_carefully(value, key="k")
-    assert json.loads(raw) == {"v": 1, "kind": "value", "data": json.loads(json.dumps(to_data(value, key="k")))}
+    data = json.loads(json.dumps(to_data(value, key="k")))
+    assert json.loads(raw) == {"v": SCHEMA_VERSION, "kind": "value", "data": data}
 
 
 @given(value=json_values)
@@ -135,18 +144,20 @@ def test_too_deep_is_refused_on_both_paths_and_just_deep_enough_is_kept() -> Non
 
 @pytest.mark.parametrize("number", [2**63, 2**64, -(2**63) - 1, 10**30, -(10**40), 9_999_999_999_999_999_999])
 def test_integers_beyond_64_bits_read_back_as_integers(number: int) -> None:
-    for raw in (dump_value({"n": [number]}, key="k"), f'{{"v":1,"kind":"value","data":{{"n":[{number}]}}}}'):
+    record = f'{{"v":{SCHEMA_VERSION},"kind":"value","data":{{"n":[{number}]}}}}'
+    for raw in (dump_value({"n": [number]}, key="k"), record):
         value = load_value(raw, session_id="s")
         assert value == {"n": [number]} and type(value["n"][0]) is int
 
 
 def test_an_escaped_dollar_in_a_record_from_elsewhere_is_still_unescaped() -> None:
-    raw = '{"v":1,"kind":"value","data":{"\\u0024\\u0024key":1,"b":{"\\u0024bytes":"aGk="}}}'
+    raw = '{"v":VERSION,"kind":"value","data":{"\\u0024\\u0024key":1,"b":{"\\u0024bytes":"aGk="}}}'
+    raw = raw.replace("VERSION", str(SCHEMA_VERSION))
     assert load_value(raw, session_id="s") == {"$key": 1, "b": b"hi"} == careful_value(raw)
 
 
 def test_a_record_the_standard_library_reads_but_orjson_does_not_reads_as_before() -> None:
-    raw = '{"v":1,"kind":"value","data":"\\ud800"}'  # an escaped lone surrogate
+    raw = '{"v":VERSION,"kind":"value","data":"\\ud800"}'.replace("VERSION", str(SCHEMA_VERSION))  # a lone surrogate
     assert load_value(raw, session_id="s") == json.loads(raw)["data"]
 
 

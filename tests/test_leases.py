@@ -206,7 +206,7 @@ async def test_a_lease_granted_but_reported_as_failed_is_given_back() -> None:
 
 async def test_a_busy_refusal_says_when_the_holders_lease_really_ends() -> None:
     store = InMemoryStore()
-    assert await store.acquire_lease("held", "other-run", 42.0)
+    assert await store.acquire_lease(DEFAULT_USER, "held", "other-run", 42.0)
     with pytest.raises(SessionBusy) as refused:
         await make_runner(store, busy="reject").run(ScriptedAgent(), "held", "hi")
     assert 40 < refused.value.retry_after <= 42
@@ -215,13 +215,13 @@ async def test_a_busy_refusal_says_when_the_holders_lease_really_ends() -> None:
 class NetworkLikeStore(InMemoryStore):
     """Lease calls suspend, as a networked store's do, so other runs interleave with them."""
 
-    async def acquire_lease(self, session_id: str, token: str, ttl: float) -> bool:
+    async def acquire_lease(self, user_id: str, session_id: str, token: str, ttl: float) -> bool:
         await asyncio.sleep(0.001)
-        return await super().acquire_lease(session_id, token, ttl)
+        return await super().acquire_lease(user_id, session_id, token, ttl)
 
-    async def release_lease(self, session_id: str, token: str) -> bool:
+    async def release_lease(self, user_id: str, session_id: str, token: str) -> bool:
         await asyncio.sleep(0.001)
-        return await super().release_lease(session_id, token)
+        return await super().release_lease(user_id, session_id, token)
 
 
 @pytest.mark.parametrize("store_class", [InMemoryStore, NetworkLikeStore])

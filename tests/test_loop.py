@@ -78,7 +78,7 @@ def make_runner(store: InMemoryStore, agent: ScriptedAgent) -> Runner:
 
 
 def lease_is_free(loop: LoopThread, store: InMemoryStore, session_id: str) -> bool:
-    return loop.run(store.acquire_lease(session_id, "probe", 1.0))
+    return loop.run(store.acquire_lease("anonymous", session_id, "probe", 1.0))
 
 
 def test_ctrl_c_before_the_coroutine_starts_means_it_never_runs(
@@ -112,7 +112,7 @@ def test_ctrl_c_as_a_run_is_handed_over_cancels_it_and_frees_the_lease(
     with pytest.raises(KeyboardInterrupt):
         loop.run(runner.run(None, "s-1", "hi"))
     assert lease_is_free(loop, store, "s-1")
-    assert loop.run(store.load("s-1")) is None  # nothing committed
+    assert loop.run(store.load("anonymous", "s-1")) is None  # nothing committed
 
 
 def test_ctrl_c_while_the_agent_runs_waits_for_it_to_finish(loop: LoopThread) -> None:
@@ -129,7 +129,7 @@ def test_ctrl_c_while_the_agent_runs_waits_for_it_to_finish(loop: LoopThread) ->
         loop.run(runner.run(None, "s-1", "hi"))
     assert finished == ["cleaned up"]  # the run was cancelled and had finished before we got here
     assert lease_is_free(loop, store, "s-1")
-    assert loop.run(store.load("s-1")) is None
+    assert loop.run(store.load("anonymous", "s-1")) is None
 
 
 def test_the_loop_thread_leaves_ctrl_c_to_the_caller(loop: LoopThread) -> None:
@@ -154,7 +154,7 @@ def test_ctrl_c_at_any_moment_leaves_the_lease_free_and_nothing_committed(after:
                 loop.run(runner.run(None, "s-1", "hi"))
         assert finished == (["cleaned up"] if started.is_set() else [])
         assert lease_is_free(loop, store, "s-1")
-        saved = loop.run(store.load("s-1"))
+        saved = loop.run(store.load("anonymous", "s-1"))
         assert saved is None, [(t.status, t.output, t.error) for t in saved.turns]
     finally:
         loop.stop()
