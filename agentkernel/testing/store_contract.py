@@ -401,18 +401,18 @@ class StoreContract:
 
     # -------------------------------------------------------------------- ttl
     async def test_ttl_is_sliding_and_expired_sessions_read_as_absent(self, make_store: StoreMaker) -> None:
-        store = make_store(ttl=1)
+        store = make_store(ttl=2)  # seconds to spare for a slow backend on a busy machine
         session = Session(_sid(), user_id="dave")
         session.set("n", 0)
         session.append_turn(sample_turn())
         await _save(store, session)
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(1.2)
         session.set("n", 1)  # a write refreshes the TTL of every record
         await _save(store, session)
-        await asyncio.sleep(0.6)
-        alive = await _must_load(store, session.id, user_id="dave")  # 1.2 s after creation, 0.6 s after the last write
+        await asyncio.sleep(1.2)
+        alive = await _must_load(store, session.id, user_id="dave")  # 2.4 s after creation, 1.2 s after the last write
         assert alive.get("n") == 1 and alive.turn_count == 1
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(2.2)
         assert await store.load("dave", session.id) is None
         assert session.id not in [m.id for m in (await store.list_sessions("dave")).sessions]
         fresh = Session(session.id, user_id="dave")  # an expired id may be created again
