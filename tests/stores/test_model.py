@@ -29,6 +29,24 @@ def bounded(examples: int, steps: int) -> tuple[int, int]:
     return (EXAMPLES or examples, STEPS or steps)
 
 
+class ThroughProxy:
+    """The fault hooks of a store reached through a :class:`FaultProxy` (``self.proxy``)."""
+
+    proxy: FaultProxy
+
+    def inject(self, fault: Fault) -> None:
+        self.proxy.fail_next(fault)
+
+    def chaos(self, rate: float, seed: int) -> None:
+        self.proxy.chaos(rate, ("drop_request", "drop_reply", "delay", "reset"), seed=seed)
+
+    def calm(self) -> None:
+        self.proxy.calm()
+
+    def drop_connections(self) -> None:
+        self.proxy.drop_connections()
+
+
 class TestModelInMemory(ModelContract):
     CLOCK = True
     EXAMPLES, STEPS = bounded(100, 40)
@@ -46,7 +64,7 @@ def model_redis() -> Iterator[tuple[RedisServer, FaultProxy]]:
         yield server, proxy
 
 
-class TestModelRedis(ModelContract):
+class TestModelRedis(ThroughProxy, ModelContract):
     """Standalone Redis behind the fault proxy, with server restarts. No TTL rules: Redis expires
     keys by its own clock, which a test cannot move (a real TTL would need real sleeps)."""
 
@@ -65,17 +83,6 @@ class TestModelRedis(ModelContract):
         url = f"redis://{self.proxy.url_host_port}/0"
         return RedisStore.from_url(url, ttl=ttl, retries=3, socket_timeout=2.0, socket_connect_timeout=2.0)
 
-    def inject(self, fault: Fault) -> None:
-        self.proxy.fail_next(fault)
-
-    def chaos(self, rate: float, seed: int) -> None:
-        self.proxy.chaos(rate, ("drop_request", "drop_reply", "delay", "reset"), seed=seed)
-
-    def calm(self) -> None:
-        self.proxy.calm()
-
-    def drop_connections(self) -> None:
-        self.proxy.drop_connections()
 
     def stop_server(self) -> None:
         self.server.stop()
@@ -125,7 +132,7 @@ class TestModelDynamoDB(ModelContract):
         return DynamoDBStore(endpoint_url=self.endpoint, table_name=TABLE, ttl=ttl, clock=clock or time.time)
 
 
-class TestModelDynamoDBFaults(TestModelDynamoDB):
+class TestModelDynamoDBFaults(ThroughProxy, TestModelDynamoDB):
     """moto behind the fault proxy. The real clock runs (a lease whose release was lost must
     expire), so no TTL rules here; moto cannot be restarted with its data, so no restarts."""
 
@@ -138,14 +145,3 @@ class TestModelDynamoDBFaults(TestModelDynamoDB):
 
         return DynamoDBStore(endpoint_url=f"http://{self.proxy.url_host_port}", table_name=TABLE, ttl=ttl)
 
-    def inject(self, fault: Fault) -> None:
-        self.proxy.fail_next(fault)
-
-    def chaos(self, rate: float, seed: int) -> None:
-        self.proxy.chaos(rate, ("drop_request", "drop_reply", "delay", "reset"), seed=seed)
-
-    def calm(self) -> None:
-        self.proxy.calm()
-
-    def drop_connections(self) -> None:
-        self.proxy.drop_connections()
