@@ -34,10 +34,6 @@ Stores need not start empty: every example uses user and session ids of its own.
 ``CLOCK`` the TTL rules are left out (a store whose expiry cannot be driven by a clock would need
 real sleeps). ``EXAMPLES`` and ``STEPS`` bound a run; the test module can raise them from an
 environment variable for a long exploration.
-
-``KNOWN_BUG_*`` flags restrict the machine, rule combination by rule combination, where the code
-of today breaks a guarantee (see each flag). Each has a strict ``xfail`` regression test next to
-the suite that runs it; once the fix lands, flip the flag to ``False``.
 """
 
 from __future__ import annotations
@@ -126,15 +122,12 @@ class ModelState:
         self.live: dict[tuple[str, str], Life] = {}
         self.seq: dict[tuple[str, str], int] = {}
         self.lives = 0
-        self.listed_late: set[tuple[str, str]] = set()
-        """Keys that may be missing from listings (``KNOWN_BUG_INDEX_LAG``)."""
 
     def bump(self, key: tuple[str, str]) -> int:
         self.seq[key] = self.seq.get(key, 0) + 1
         return self.seq[key]
 
     def put(self, key: tuple[str, str], life: Life) -> None:
-        self.listed_late.discard(key)
         self.live[key] = life
         self.bump(key)
 
@@ -143,7 +136,6 @@ class ModelState:
         return Life(self.lives)
 
     def drop(self, key: tuple[str, str]) -> None:
-        self.listed_late.discard(key)
         if self.live.pop(key, None) is not None:
             self.bump(key)
 
@@ -183,22 +175,6 @@ class ModelContract:
     CLOCK_AT_COMMIT: ClassVar[bool] = False
     EXAMPLES: ClassVar[int] = 20
     STEPS: ClassVar[int] = 30
-
-    KNOWN_BUG_GLOBAL_IDS: ClassVar[bool] = False
-    """Issue 9 item 2: ids are global, not per owner (another user's id answers differently, its
-    lease blocks the owner). While set, the users never share a session id (each user's ids are
-    prefixed by the user), so cross-user checks only cover ids the other user never uses."""
-    KNOWN_BUG_STALE_LIFE: ClassVar[bool] = False
-    """Issue 9 item 1: a handle loaded in an earlier life of an id commits into a later life.
-    While set, a handle from an earlier life is not saved while its id has a new live life."""
-    KNOWN_BUG_CLEAR_ORDER: ClassVar[bool] = False
-    """Issue 9 item 11: ``clear()`` on a handle passed to ``Runner.run`` is dropped or applied out
-    of order. While set, handles with a pending clear are only saved, never passed to a run."""
-
-    KNOWN_BUG_INDEX_LAG: ClassVar[bool] = False
-    """Issue 9 items 10 and 13 (Redis): a commit whose listing-index update failed stands, but the
-    session is missing from its owner's listing until its next commit. While set, a session whose
-    last commit was in a faulty operation may be missing from listings (never extra)."""
 
     def make_store(self, *, ttl: float = 0, clock: Callable[[], float] | None = None) -> SessionStore:
         """A store whose sessions expire after ``ttl`` seconds by ``clock`` (when ``CLOCK``); override."""
@@ -271,7 +247,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
 
     faults = contract.FAULTS
     clocked = contract.CLOCK
-    shared_ids = not contract.KNOWN_BUG_GLOBAL_IDS
     users = st.sampled_from(USERS)
     sids = st.sampled_from(SIDS)
     keys = st.sampled_from(KEYS)
@@ -312,7 +287,7 @@ def _machine_for(contract: ModelContract) -> type[Any]:
             return f"{name}-{self.tag}"
 
         def sid(self, user: str, sid: str) -> str:
-            return f"{self.tag}-{sid}" if shared_ids else f"{self.tag}-{user}-{sid}"
+            return f"{self.tag}-{sid}"  # users share ids: each has their own session of each
 
         def key(self, user: str, sid: str) -> tuple[str, str]:
             return (user, sid)
@@ -367,7 +342,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
                 event(f"ambiguous {what}: not applied")
                 return
             event(f"ambiguous {what}: applied")
-            late = contract.KNOWN_BUG_INDEX_LAG and applied is not None
             assert got == expected(applied), (
                 f"{key}: after an ambiguous {what} the store has {got}; "
                 f"acceptable: not applied {expected(before)} or applied once {expected(applied)}"
@@ -376,8 +350,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
                 self.model.drop(key)
             else:
                 self.model.put(key, applied)
-            if late:
-                self.model.listed_late.add(key)
 
         def handle_for(self, session: Session, key: tuple[str, str], life: int | None) -> Handle:
             return Handle(session, key, life, self.model.seq.get(key, 0))
@@ -436,8 +408,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
 
         @rule(handle=handles)
         def save(self, handle: Handle) -> None:
-            if contract.KNOWN_BUG_STALE_LIFE and self.stale_life(handle) and handle.key in self.model.live:
-                return  # issue 9 item 1: an earlier life's handle would be accepted
             outcome, life = self.save_outcome(handle)
             try:
                 self.sync(self.sessions.save(handle.session))
@@ -473,10 +443,8 @@ def _machine_for(contract: ModelContract) -> type[Any]:
             self.model.put(key, after)
 
         def runnable(self, handle: Handle) -> bool:
-            if self.stale_life(handle):
-                return False  # what a run from an earlier life's handle should do is not specified
-            clears = any(kind.startswith("clear") for kind, _, _ in handle.ops)
-            return not (contract.KNOWN_BUG_CLEAR_ORDER and clears)
+            # what a run from an earlier life's handle should do is not specified
+            return not self.stale_life(handle)
 
         @rule(handle=handles)
         def run_with_handle(self, handle: Handle) -> None:
@@ -490,8 +458,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
         # ------------------------------------------------------ during a run
         @rule(user=users, sid=sids, rival=users)
         def run_while_another_holds_the_lease(self, user: str, sid: str, rival: str) -> None:
-            if rival != user and not shared_ids:
-                rival = user  # ids are per user while KNOWN_BUG_GLOBAL_IDS: contend as the same user
             key, prompt, rival_prompt = self.key(user, sid), self.next_prompt(), self.next_prompt()
             rival_key = self.key(rival, sid)
             outcome: list[BaseException | None] = []
@@ -602,17 +568,13 @@ def _machine_for(contract: ModelContract) -> type[Any]:
                     break
             want = sorted(self.sid(u, s) for (u, s) in self.model.live if u == user)
             assert len(seen) == len(set(seen)), f"{user}: listing repeats a session: {seen}"
-            late = {self.sid(u, s) for (u, s) in self.model.listed_late if u == user}
-            if late:  # KNOWN_BUG_INDEX_LAG: these may be missing, nothing may be extra
-                assert set(seen) <= set(want) and set(want) - set(seen) <= late, f"{user}: listing {seen}, model {want}"
-                return
             assert sorted(seen) == want, f"{user}: listing {sorted(seen)}, model {want}"
 
         @rule(user=users, owner=users, sid=sids)
         def get_someone_elses(self, user: str, owner: str, sid: str) -> None:
             if user == owner or (owner, sid) not in self.model.live:
                 return
-            if shared_ids and (user, sid) in self.model.live:
+            if (user, sid) in self.model.live:
                 return  # the user's own session of that id
             with contextlib.suppress(SessionNotFound):
                 self.sync(self.sessions.get(self.sid(owner, sid), user_id=self.user(user)))
@@ -659,8 +621,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
             else:
                 assert applied is not None
                 self.model.put(key, applied)
-                if contract.KNOWN_BUG_INDEX_LAG:  # a fault may have hit the index update alone
-                    self.model.listed_late.add(key)
 
         @precondition(lambda self: faults)
         @rule(handle=handles, fault=st.sampled_from(["drop_request", "drop_reply", "reset"]))
@@ -685,8 +645,6 @@ def _machine_for(contract: ModelContract) -> type[Any]:
                 return
             contract.calm()
             self.saved(handle, life)
-            if contract.KNOWN_BUG_INDEX_LAG:
-                self.model.listed_late.add(handle.key)
 
         @precondition(lambda self: faults)
         @rule()
@@ -721,7 +679,7 @@ def _machine_for(contract: ModelContract) -> type[Any]:
                 for sid in SIDS:
                     self.check_key(user, sid)
                     for other in USERS:  # what another user sees of this id
-                        if other == user or (shared_ids and (other, sid) in self.model.live):
+                        if other == user or (other, sid) in self.model.live:
                             continue
                         seen = self.read_as(other, user, sid)
                         assert seen is None, f"{other} sees {user}'s session {sid}"

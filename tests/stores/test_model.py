@@ -70,7 +70,6 @@ class TestModelRedis(ThroughProxy, ModelContract):
 
     FAULTS = True
     RESTARTS = True
-    KNOWN_BUG_INDEX_LAG = False
     EXAMPLES, STEPS = bounded(10, 25)
 
     @pytest.fixture(autouse=True)
