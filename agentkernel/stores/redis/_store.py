@@ -1,9 +1,10 @@
 """The Redis session store: sessions several processes and hosts share, with redis-py's asyncio client.
 
-Each session lives in a few keys under one hash tag of its owner and id (see :mod:`agentkernel.stores.redis._keys`), so
-one Lua script commits a whole change atomically, even on Redis Cluster: it checks the version,
-clears, deletes, updates, appends turns with ``RPUSH`` (never rewriting earlier ones), writes the
-header and refreshes the TTL of every key, or writes nothing. Loads are one script too, so they see
+Each session lives in a few keys under its owner's hash tag, beside the owner's listing index (see
+:mod:`agentkernel.stores.redis._keys`), so one Lua script commits a whole change atomically, even on
+Redis Cluster: it checks the version and the life, clears, deletes, updates, appends turns with
+``RPUSH`` (never rewriting earlier ones), writes the header, refreshes the TTL of every key and
+updates the listing, or writes nothing. Loads are one script too, so they see
 one consistent version. Needs Redis 6.2 or newer.
 
 Example:
@@ -210,8 +211,7 @@ class RedisStore:
     async def commit(self, change: SessionChange) -> None:
         """See :meth:`SessionStore.commit`. One Lua script, checked before it writes anything.
 
-        The user's listing index is updated right after (it lives in another Cluster slot); if
-        that fails the commit stands and the index catches up with the session's next commit.
+        The owner's listing index shares the session's slot, so the same script updates it.
         """
         sid = change.session_id
         keys = self.keys(change.user_id, sid)
